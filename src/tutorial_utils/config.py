@@ -1,0 +1,77 @@
+"""Run profile, data directory and device: the only place that reads environment variables.
+
+Two variables steer every chapter:
+
+* ``BOOK_PROFILE`` -- ``ci`` (seconds per notebook, for tests), ``cpu`` (default: a laptop
+  finishes each chapter in minutes) or ``gpu`` (full-size data and models).
+* ``BOOK_DATA_DIR`` -- where datasets are found or downloaded to
+  (default: ``$XDG_CACHE_HOME/resnet-speech-book`` or ``~/.cache/resnet-speech-book``).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+
+PROFILE_VARIABLE = "BOOK_PROFILE"
+DATA_DIR_VARIABLE = "BOOK_DATA_DIR"
+PROFILES = ("ci", "cpu", "gpu")
+DEFAULT_PROFILE = "cpu"
+
+#: The project's repository; notebooks' Colab setup cells and the book's launch buttons use it.
+REPOSITORY_URL = "https://github.com/resnet-speech/resnet-speech-book"
+
+T = TypeVar("T")
+
+
+def profile() -> str:
+    """The run profile named by ``BOOK_PROFILE`` (``ci``, ``cpu`` or ``gpu``; default ``cpu``)."""
+    name = os.environ.get(PROFILE_VARIABLE, DEFAULT_PROFILE).strip().lower() or DEFAULT_PROFILE
+    if name not in PROFILES:
+        raise ValueError(
+            f"{PROFILE_VARIABLE}={name!r} is not a run profile; use one of {', '.join(PROFILES)}."
+        )
+    return name
+
+
+def by_profile(*, ci: T, cpu: T, gpu: T) -> T:
+    """Pick the value for the current profile, e.g. ``epochs = by_profile(ci=1, cpu=20, gpu=40)``."""
+    return {"ci": ci, "cpu": cpu, "gpu": gpu}[profile()]
+
+
+def data_dir() -> Path:
+    """The data directory: ``BOOK_DATA_DIR`` if set, else a folder under the user's cache."""
+    configured = os.environ.get(DATA_DIR_VARIABLE)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache).expanduser() / "resnet-speech-book"
+
+
+def device() -> torch.device:
+    """The fastest available device: CUDA, then Apple's MPS, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def device_name(dev: torch.device | None = None) -> str:
+    """A human-readable name of ``dev`` (the GPU's model, or the CPU's architecture)."""
+    dev = dev or device()
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    if dev.type == "mps":
+        return f"Apple MPS ({platform.machine()})"
+    return f"CPU ({platform.machine()}, {os.cpu_count()} cores)"
+
+
+def describe() -> str:
+    """One line saying what produced a notebook's outputs: profile, device, torch version."""
+    return f"profile={profile()} | device={device_name()} | torch {torch.__version__}"

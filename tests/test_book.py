@@ -1,0 +1,53 @@
+"""The book builds from the notebooks, executing them, with Sphinx warnings as errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+pytestmark = pytest.mark.book
+
+
+@pytest.fixture(scope="module")
+def html(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = [
+        str(jupyter_book), "build", ".", "--config", "book/_config.yml", "--toc", "book/_toc.yml",
+        "--path-output", str(out), "-W", "-n", "--keep-going",
+    ]
+    env = {**os.environ, "BOOK_PROFILE": "ci"}
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
+    return out / "_build" / "html"
+
+
+def test_front_and_back_matter_are_built(html):
+    intro = (html / "book" / "intro.html").read_text()
+    assert "Run profiles" in intro or "profile" in intro
+    references = (html / "book" / "references.html").read_text()
+    assert "He, K" in references or "Kaiming" in references
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_has_figures_and_no_errors(html, notebook):
+    page = (html / "notebooks" / f"{notebook.stem}.html").read_text()
+    figures = re.findall(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', page)
+    assert figures, f"{notebook.name}: no figure in the built page"
+    assert "Traceback" not in page and 'class="output traceback' not in page
+    assert "colab.research.google.com/github/" in page, "launch button to Colab missing"
+    assert "profile=ci" in page, "the page must say which profile produced it"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_solutions_are_collapsed(html, notebook):
+    page = (html / "notebooks" / f"{notebook.stem}.html").read_text()
+    assert page.count('class="solution dropdown') >= 3

@@ -1,0 +1,82 @@
+"""What committed notebooks must look like: stripped outputs, the Colab setup cell, the toc."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from strip_outputs import is_checked, strip
+from tutorial_utils import config
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SETUP_LINE = f'%pip install -q "tutorial_utils @ git+{config.REPOSITORY_URL}"'
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "notebooks/ holds no chapter"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_are_stripped_except_checked_cells(path):
+    nb = read(path)
+    assert nb == strip(read(path)), (
+        f"{path.name} holds outputs nbval does not check; run `make strip` after executing it"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_checked_cells_have_their_outputs(path):
+    empty = [i for i, c in enumerate(read(path).cells) if is_checked(c) and not c.outputs]
+    assert not empty, f"{path.name}: checked cells {empty} have no stored output to compare"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_starts_with_title_then_colab_setup(path):
+    cells = read(path).cells
+    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
+    setup = cells[1]
+    assert setup.cell_type == "code"
+    assert '"google.colab" in sys.modules' in setup.source
+    assert SETUP_LINE in setup.source, f"{path.name}: setup cell must install from {config.REPOSITORY_URL}"
+    assert "torch" not in setup.source.replace("tutorial_utils", ""), "the setup cell must leave torch alone"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_says_which_profile_produced_it(path):
+    sources = [c.source for c in read(path).cells[:4] if c.cell_type == "code"]
+    assert any("config.describe()" in s for s in sources)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_has_three_exercises_with_solutions(path):
+    text = "\n".join(c.source for c in read(path).cells if c.cell_type == "markdown")
+    exercises = re.findall(r"```\{exercise\}", text)
+    solutions = re.findall(r"```\{solution\}[^\n]*\n:class: dropdown", text)
+    assert len(exercises) >= 3 and len(solutions) >= len(exercises)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_uses_the_standard_kernel(path):
+    assert read(path).metadata.kernelspec.name == "python3"
+
+
+def test_every_notebook_is_in_the_book_and_back():
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    files = {c["file"] for part in toc["parts"] for c in part["chapters"]}
+    listed = {f for f in files if f.startswith("notebooks/")}
+    assert listed == {f"notebooks/{p.stem}" for p in NOTEBOOKS}
+
+
+def test_book_config_points_at_the_same_repository():
+    book = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())
+    assert book["repository"]["url"] == config.REPOSITORY_URL
+    assert book["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
