@@ -43,13 +43,24 @@ def by_profile(*, ci: T, cpu: T, gpu: T) -> T:
     return {"ci": ci, "cpu": cpu, "gpu": gpu}[profile()]
 
 
+def _user_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "resnet-speech-book"
+
+
 def data_dir() -> Path:
-    """The data directory: ``BOOK_DATA_DIR`` if set, else a folder under the user's cache."""
+    """The data directory: ``BOOK_DATA_DIR`` if set, else a folder under the user's cache.
+
+    It may be read-only (CI points it at a shared copy): nothing derived is written here.
+    """
     configured = os.environ.get(DATA_DIR_VARIABLE)
     if configured:
         return Path(configured).expanduser().resolve()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache).expanduser() / "resnet-speech-book"
+    return _user_cache()
+
+
+def cache_dir() -> Path:
+    """Where derived files (generated utterances, cached features) go: always the user's cache."""
+    return _user_cache() / "derived"
 
 
 def device() -> torch.device:

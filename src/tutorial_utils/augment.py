@@ -1,0 +1,231 @@
+"""Data augmentation for keyword spotting, batched on the device: random time shift, additive noise
+at a chosen signal-to-noise ratio (generated coloured noise or recorded background noise), and
+SpecAugment's frequency and time masks.
+
+Each augmentation is a function of explicit random choices (testable) and an ``nn.Module`` that
+draws them -- from ``generator`` if given, else from PyTorch's global generator, so that
+``train.seed_everything`` and checkpoints cover them. The modules act in training mode only and
+pass inputs through unchanged in ``eval()`` mode, like dropout; put them inside the ``features``
+module given to :func:`tutorial_utils.train.fit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import config
+from .data.audio import load_audio
+
+__all__ = [
+    "NOISE_EXPONENTS", "AddNoise", "RandomTimeShift", "SpecAugment", "colored_noise", "find_noise_recordings",
+    "load_noise_recordings", "mask_along_axis", "mix_at_snr", "random_mask", "signal_power", "snr_db", "time_shift",
+]
+
+#: Power spectral density ~ 1 / f**exponent.
+NOISE_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
+
+
+def _uniform(low: float, high: float, n: int, device, generator) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, device=device, generator=generator)
+
+
+# --- time shift -------------------------------------------------------------------------------
+
+
+def time_shift(waveforms: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    """Shift each row of ``(batch, samples)`` by ``shifts[i]`` samples (positive: later), filling
+    with zeros; the length stays the same."""
+    length = waveforms.shape[-1]
+    source = torch.arange(length, device=waveforms.device) - shifts.view(-1, 1)  # (batch, samples)
+    inside = (source >= 0) & (source < length)
+    return waveforms.gather(-1, source.clamp(0, length - 1)) * inside
+
+
+class RandomTimeShift(nn.Module):
+    """Shift every waveform ``(batch, samples)`` by a uniform random whole number of samples in
+    ``[-max_shift, max_shift]`` (training mode only)."""
+
+    def __init__(self, max_shift: int, generator: torch.Generator | None = None):
+        super().__init__()
+        self.max_shift, self.generator = max_shift, generator
+
+    def extra_repr(self) -> str:
+        return f"max_shift={self.max_shift}"
+
+    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.max_shift == 0:
+            return waveforms
+        shifts = torch.randint(
+            -self.max_shift, self.max_shift + 1, (waveforms.shape[0],), device=waveforms.device, generator=self.generator
+        )
+        return time_shift(waveforms, shifts)
+
+
+# --- noise ------------------------------------------------------------------------------------
+
+
+def signal_power(x: torch.Tensor) -> torch.Tensor:
+    """Mean square over the last dimension: ``(..., samples) -> (...)``."""
+    return x.pow(2).mean(dim=-1)
+
+
+def snr_db(signal: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Signal-to-noise ratio in decibels, ``10 log10(P_signal / P_noise)``, per row."""
+    return 10 * torch.log10(signal_power(signal) / signal_power(noise))
+
+
+def colored_noise(
+    batch: int, length: int, exponents: torch.Tensor | float = 0.0, *, generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Noise ``(batch, length)`` with zero mean, unit power and a power spectrum ~ ``1 / f**exponent``
+    (0 white, 1 pink, 2 brown; one exponent per row or one for all): white Gaussian noise whose
+    spectrum is scaled by ``f**(-exponent / 2)``."""
+    white = torch.randn(batch, length, device=device, generator=generator)
+    exponents = torch.as_tensor(exponents, dtype=white.dtype, device=white.device).reshape(-1, 1)
+    spectrum = torch.fft.rfft(white)
+    frequencies = torch.arange(spectrum.shape[-1], device=white.device, dtype=white.dtype)
+    gains = frequencies.clamp(min=1) ** (-exponents / 2)
+    gains[:, 0] = 0  # no DC: zero mean
+    noise = torch.fft.irfft(spectrum * gains, n=length)
+    return noise / signal_power(noise).sqrt().unsqueeze(-1)
+
+
+def mix_at_snr(signal: torch.Tensor, noise: torch.Tensor, snr: torch.Tensor | float) -> torch.Tensor:
+    """``signal + g * noise`` with ``g`` per row chosen so that the SNR is ``snr`` dB (powers over the
+    whole clip, padding included). Shapes ``(batch, samples)``; ``snr`` a number or ``(batch,)``."""
+    snr = torch.as_tensor(snr, dtype=signal.dtype, device=signal.device)
+    gain = (signal_power(signal) / (signal_power(noise) * 10 ** (snr / 10))).sqrt()
+    return signal + gain.unsqueeze(-1) * noise
+
+
+def find_noise_recordings(data_dir: str | Path | None = None) -> list[Path]:
+    """Speech Commands' background-noise WAV files under the data directory: in
+    ``speech_commands_noise/`` or in a Speech Commands download's ``_background_noise_/``."""
+    root = Path(data_dir) if data_dir is not None else config.data_dir()
+    paths = sorted((root / "speech_commands_noise").glob("*.wav"))
+    return paths or sorted(root.glob("SpeechCommands/*/_background_noise_/*.wav"))
+
+
+def load_noise_recordings(
+    sample_rate: int, data_dir: str | Path | None = None, paths: Sequence[str | Path] | None = None
+) -> list[torch.Tensor]:
+    """The background-noise recordings (``paths``, default :func:`find_noise_recordings`) as mono
+    waveforms at ``sample_rate``; an empty list if there are none."""
+    paths = find_noise_recordings(data_dir) if paths is None else paths
+    return [load_audio(path, sample_rate=sample_rate, resample=True)[0] for path in paths]
+
+
+class AddNoise(nn.Module):
+    """Add noise at a random SNR, uniform in ``snr_db`` = (low, high) dB, to a fraction ``p`` of the
+    waveforms ``(batch, samples)`` (training mode only).
+
+    Each noisy example draws its source uniformly from ``colors`` (generated, see
+    :func:`colored_noise`) and, if ``recordings`` (1-D waveforms at the task's rate, each at least as
+    long as the examples; see :func:`load_noise_recordings`) are given, "a random stretch of a random
+    recording" as one more source.
+    """
+
+    def __init__(
+        self, snr_db: tuple[float, float] = (5.0, 30.0), p: float = 0.8, colors: Sequence[str] = ("white", "pink", "brown"),
+        recordings: Sequence[torch.Tensor] = (), generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        unknown = set(colors) - set(NOISE_EXPONENTS)
+        if unknown:
+            raise ValueError(f"unknown noise colours {sorted(unknown)}; use {', '.join(NOISE_EXPONENTS)}")
+        if not colors and not recordings:
+            raise ValueError("AddNoise needs noise colours or recordings")
+        self.snr_db, self.p, self.generator = snr_db, p, generator
+        self.register_buffer("exponents", torch.tensor([NOISE_EXPONENTS[c] for c in colors]), persistent=False)
+        lengths = [len(r) for r in recordings]
+        bank = torch.zeros(len(recordings), max(lengths, default=0))
+        for i, recording in enumerate(recordings):
+            bank[i, : len(recording)] = recording
+        self.register_buffer("recordings", bank, persistent=False)  # (recordings, longest)
+        self.register_buffer("lengths", torch.tensor(lengths, dtype=torch.long), persistent=False)
+
+    def extra_repr(self) -> str:
+        colors = [c for c, e in NOISE_EXPONENTS.items() if e in self.exponents.tolist()]
+        return f"snr_db={self.snr_db}, p={self.p}, colors={colors}, recordings={len(self.lengths)}"
+
+    def recording_stretches(self, batch: int, length: int) -> torch.Tensor:
+        """``(batch, length)`` random stretches of random recordings, scaled to unit power."""
+        if int(self.lengths.min()) < length:
+            raise ValueError(f"noise recordings must be at least {length} samples long")
+        device = self.recordings.device
+        which = torch.randint(len(self.lengths), (batch,), device=device, generator=self.generator)
+        starts = (torch.rand(batch, device=device, generator=self.generator) * (self.lengths[which] - length + 1)).long()
+        stretches = self.recordings[which.view(-1, 1), starts.view(-1, 1) + torch.arange(length, device=device)]
+        return stretches / signal_power(stretches).clamp(min=1e-10).sqrt().unsqueeze(-1)
+
+    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return waveforms
+        batch, length = waveforms.shape
+        device, generator = waveforms.device, self.generator
+        sources = len(self.exponents) + (len(self.lengths) > 0)
+        source = torch.randint(sources, (batch,), device=device, generator=generator)
+        noise = torch.zeros_like(waveforms)
+        if len(self.exponents):
+            exponents = self.exponents[source.clamp(max=len(self.exponents) - 1)]
+            noise = colored_noise(batch, length, exponents, generator=generator, device=device)
+        if len(self.lengths):
+            noise = torch.where((source == len(self.exponents)).view(-1, 1), self.recording_stretches(batch, length), noise)
+        snr = _uniform(*self.snr_db, batch, device, generator)
+        noisy = torch.rand(batch, device=device, generator=generator) < self.p
+        return torch.where(noisy.view(-1, 1), mix_at_snr(waveforms, noise, snr), waveforms)
+
+
+# --- SpecAugment ------------------------------------------------------------------------------
+
+
+def mask_along_axis(spectrograms: torch.Tensor, starts: torch.Tensor, widths: torch.Tensor, axis: int, value: float = 0.0) -> torch.Tensor:
+    """Set bins ``starts[i] <= k < starts[i] + widths[i]`` along ``axis`` (-2 frequency, -1 time)
+    of each ``(batch, n_mels, frames)`` example to ``value``."""
+    index = torch.arange(spectrograms.shape[axis], device=spectrograms.device)
+    masked = (index >= starts.view(-1, 1)) & (index < (starts + widths).view(-1, 1))  # (batch, bins)
+    masked = masked.unsqueeze(-1) if axis == -2 else masked.unsqueeze(-2)
+    return spectrograms.masked_fill(masked, value)
+
+
+def random_mask(spectrograms: torch.Tensor, mask_param: int, axis: int, generator: torch.Generator | None = None, value: float = 0.0) -> torch.Tensor:
+    """One mask per example, drawn as ``torchaudio.functional.mask_along_axis_iid`` draws it: width
+    ``floor(v)``, ``v ~ U(0, mask_param)``, start ``floor(u)``, ``u ~ U(0, bins - v)``."""
+    batch, bins, device = spectrograms.shape[0], spectrograms.shape[axis], spectrograms.device
+    v = torch.rand(batch, device=device, generator=generator) * mask_param
+    u = torch.rand(batch, device=device, generator=generator) * (bins - v)
+    return mask_along_axis(spectrograms, u.long(), v.long(), axis, value)
+
+
+class SpecAugment(nn.Module):
+    """SpecAugment's masks (Park et al., 2019) on ``(batch, n_mels, frames)``: ``freq_masks`` bands of
+    up to ``freq_mask_param`` Mel bins and ``time_masks`` stretches of up to ``time_mask_param``
+    frames, set to ``value`` (0 = the mean of normalised features); training mode only."""
+
+    def __init__(
+        self, freq_mask_param: int = 7, time_mask_param: int = 10, freq_masks: int = 1, time_masks: int = 1,
+        value: float = 0.0, generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        self.freq_mask_param, self.time_mask_param = freq_mask_param, time_mask_param
+        self.freq_masks, self.time_masks = freq_masks, time_masks
+        self.value, self.generator = value, generator
+
+    def extra_repr(self) -> str:
+        return (f"freq_mask_param={self.freq_mask_param}, time_mask_param={self.time_mask_param}, "
+                f"freq_masks={self.freq_masks}, time_masks={self.time_masks}, value={self.value}")
+
+    def forward(self, spectrograms: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return spectrograms
+        for _ in range(self.freq_masks):
+            spectrograms = random_mask(spectrograms, self.freq_mask_param, -2, self.generator, self.value)
+        for _ in range(self.time_masks):
+            spectrograms = random_mask(spectrograms, self.time_mask_param, -1, self.generator, self.value)
+        return spectrograms
+

@@ -1,0 +1,72 @@
+"""Reading audio files into tensors, and cutting or padding waveforms to a fixed length.
+
+Files are read with ``soundfile`` (WAV, FLAC and the other formats libsndfile knows), never with
+``torchaudio.load``; resampling uses ``torchaudio.functional.resample``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import soundfile
+import torch
+import torch.nn.functional as F
+import torchaudio
+
+
+class AudioFileError(ValueError):
+    """An audio file is missing, unreadable, or not at the sample rate asked for; the message names
+    the file and how to fix it."""
+
+
+def load_audio(
+    path: str | Path, sample_rate: int | None = None, resample: bool = False, mono: bool = True
+) -> tuple[torch.Tensor, int]:
+    """Read an audio file as float32 samples in [-1, 1] and its sample rate.
+
+    Returns ``(waveform, rate)``: ``waveform`` is ``(time,)`` when ``mono`` (channels averaged),
+    else ``(channels, time)``. ``sample_rate``: the rate the caller expects; a file at another
+    rate is an :class:`AudioFileError` unless ``resample=True``, which converts it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioFileError(
+            f"audio file {path} not found: check the path, or run ensure_fsdd() to download FSDD "
+            "into the data directory"
+        )
+    try:
+        samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (soundfile.SoundFileError, RuntimeError) as error:
+        raise AudioFileError(
+            f"{path} is not a readable WAV/FLAC file ({error}); it may be truncated or corrupt: "
+            "delete it and download or record it again"
+        ) from error
+    waveform = torch.from_numpy(samples.T.copy())  # (channels, time)
+    if mono:
+        waveform = waveform.mean(dim=0)
+    if sample_rate is not None and rate != sample_rate:
+        if not resample:
+            raise AudioFileError(
+                f"{path} is sampled at {rate} Hz, not {sample_rate} Hz: pass resample=True to convert it"
+            )
+        waveform = torchaudio.functional.resample(waveform, rate, sample_rate)
+        rate = sample_rate
+    return waveform, rate
+
+
+def fix_length(waveform: torch.Tensor, length: int, align: str = "left") -> torch.Tensor:
+    """Zero-pad or crop the last dimension: ``(..., time)`` -> ``(..., length)``.
+
+    ``align="left"`` keeps the start (pads or crops at the end); ``"center"`` pads or crops
+    equally at both ends, so the middle of the signal stays in the middle.
+    """
+    if align not in ("left", "center"):
+        raise ValueError(f"align must be 'left' or 'center', not {align!r}")
+    if length < 1:
+        raise ValueError(f"length must be a positive number of samples, not {length}")
+    excess = waveform.shape[-1] - length
+    if excess >= 0:
+        start = 0 if align == "left" else excess // 2
+        return waveform[..., start : start + length]
+    before = 0 if align == "left" else -excess // 2
+    return F.pad(waveform, (before, -excess - before))

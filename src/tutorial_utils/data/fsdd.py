@@ -1,0 +1,307 @@
+"""The Free Spoken Digit Dataset (FSDD, v1.0.10): finding or downloading it, listing, splitting, loading.
+
+FSDD holds 3,000 recordings of the digits 0-9 by six English speakers, 50 takes each, as 8 kHz
+mono 16-bit WAV files named ``{digit}_{speaker}_{take}.wav``. It lives in
+``<data dir>/fsdd/recordings`` and is checked against the SHA-256 manifest shipped with this
+package (``fsdd_sha256sums.txt``). A copy may hold only some speakers: the files present must match
+the manifest, and only a fresh download must be complete.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+
+import torch
+from torch.utils.data import Dataset
+
+from .. import config
+from .audio import fix_length, load_audio
+from .download import ChecksumError, DownloadError, check_sha256sums, download_file, read_sha256sums
+
+FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
+FSDD_SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
+SAMPLE_RATE = 8000
+#: Takes 0-4 of every speaker and digit are FSDD's official test set.
+TEST_TAKES = range(0, 5)
+
+_NAME = re.compile(r"(\d+)_([^_]+)_(\d+)")
+#: Folders already checked in this process: (folder, its files' state, manifest), see _verification_key.
+_verified: set[tuple[str, int, int]] = set()
+
+
+@dataclass(frozen=True)
+class FsddRecording:
+    """One FSDD file: ``path`` to ``{digit}_{speaker}_{take}.wav`` and the fields of its name."""
+
+    path: Path
+    digit: int
+    speaker: str
+    take: int
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> FsddRecording:
+        """Parse a file name such as ``7_jackson_32.wav``."""
+        path = Path(path)
+        match = _NAME.fullmatch(path.stem)
+        if match is None or path.suffix != ".wav":
+            raise ValueError(f"{path.name} is not an FSDD file name like 7_jackson_32.wav")
+        return cls(path, int(match[1]), match[2], int(match[3]))
+
+
+@lru_cache(maxsize=1)
+def fsdd_manifest() -> Mapping[str, str]:
+    """``{file name: sha256}`` of all 3,000 recordings of FSDD v1.0.10 (shipped with the package)."""
+    text = importlib.resources.files(__package__).joinpath("fsdd_sha256sums.txt").read_text()
+    return MappingProxyType(read_sha256sums(text))
+
+
+def _fix(recordings: Path, url: str) -> str:
+    return (
+        f"No network? Download {url} by hand and unpack it so that {recordings} holds the WAV files, "
+        f"or set {config.DATA_DIR_VARIABLE} to a folder that has fsdd/recordings."
+    )
+
+
+def _verification_key(recordings: Path, manifest: Mapping[str, str]) -> tuple[str, int, int]:
+    """Identifies a folder's state (its WAV files' names, sizes and times) and the manifest."""
+    with os.scandir(recordings) as entries:
+        wavs = [entry for entry in entries if entry.name.endswith(".wav")]
+        files = sorted((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns) for entry in wavs)
+    return str(recordings.resolve()), hash(tuple(files)), hash(frozenset(manifest.items()))
+
+
+def _verify_present(recordings: Path, manifest: Mapping[str, str]) -> None:
+    """Check the WAV files present against ``manifest``, once per process unless they change."""
+    key = _verification_key(recordings, manifest)
+    if key in _verified:
+        return
+    try:
+        checked = check_sha256sums(recordings, manifest, pattern="*.wav")
+    except ChecksumError as error:
+        raise ChecksumError(
+            f"FSDD in {recordings} does not match its checksum manifest: it holds {error.problems}. "
+            f"Delete {recordings} and call ensure_fsdd() to download a fresh copy, or set "
+            f"{config.DATA_DIR_VARIABLE} to a folder that has a good fsdd/recordings"
+        ) from None
+    if checked == 0:
+        raise FileNotFoundError(
+            f"{recordings} holds no WAV files: delete the empty folder and call ensure_fsdd() to download FSDD"
+        )
+    _verified.add(key)
+
+
+def _recording_members(tar: tarfile.TarFile) -> tuple[str, list[tarfile.TarInfo]]:
+    """The archive's top folder and its ``<top>/recordings/*.wav`` members (checked to be safe)."""
+    members = []
+    for member in tar.getmembers():
+        parts = PurePosixPath(member.name).parts
+        if len(parts) == 3 and parts[1] == "recordings" and parts[2].endswith(".wav"):
+            if parts[0] in (".", "..") or not member.isfile():
+                raise DownloadError(
+                    f"the archive's member {member.name!r} is not a plain file inside the archive's folder"
+                )
+            members.append(member)
+    tops = {PurePosixPath(m.name).parts[0] for m in members}
+    if len(tops) != 1:
+        raise DownloadError(f"the archive does not hold one <folder>/recordings/ with WAV files (found {len(tops)})")
+    return tops.pop(), members
+
+
+def _extract_recordings(archive: Path, dest: Path) -> Path:
+    """Unpack the archive's ``<top>/recordings/*.wav`` into ``dest``; returns the recordings folder."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            top, members = _recording_members(tar)
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.12, 3.11.4, 3.10.12: refuses unsafe paths
+                tar.extractall(dest, members=members, filter="data")
+            else:  # the members were checked above to be plain files with relative paths
+                tar.extractall(dest, members=members)
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+        cause = str(error).splitlines()[0].rstrip(":")
+        raise DownloadError(f"the archive is not a readable tar.gz ({type(error).__name__}: {cause})") from error
+    return dest / top / "recordings"
+
+
+def _install_fsdd(root: Path, url: str, manifest: Mapping[str, str], progress: bool) -> Path:
+    """Download, unpack and verify FSDD in a temporary folder, then rename it into place."""
+    recordings = root / "fsdd" / "recordings"
+
+    def failure(reason: str) -> DownloadError:
+        message = f"could not install FSDD from {url} into {recordings}: {reason}. {_fix(recordings, url)}"
+        return DownloadError(message, reason)
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=root, prefix=".fsdd-download-"))
+    except OSError as error:
+        raise failure(f"cannot write to {root} ({error})") from error
+    made_parent = False
+    try:
+        archive = download_file(url, staging / "fsdd.tar.gz", progress=progress)
+        unpacked = _extract_recordings(archive, staging / "unpacked")
+        try:
+            check_sha256sums(unpacked, manifest, pattern="*.wav", require_all=True)
+        except ChecksumError as error:
+            raise DownloadError(f"the archive's recordings/ holds {error.problems}") from error
+        if not recordings.parent.is_dir():
+            recordings.parent.mkdir()
+            made_parent = True
+        try:
+            os.rename(unpacked, recordings)
+        except OSError as error:
+            if not recordings.is_dir():  # else another process installed it meanwhile
+                raise DownloadError(f"cannot move the recordings into place ({error})") from error
+    except BaseException as error:
+        if made_parent:
+            shutil.rmtree(recordings.parent, ignore_errors=True)
+        if isinstance(error, DownloadError):
+            raise failure(error.reason) from error
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _verified.add(_verification_key(recordings, manifest))  # checked completely before the rename
+    return recordings
+
+
+def ensure_fsdd(
+    root: str | Path | None = None,
+    download: bool = True,
+    url: str = FSDD_URL,
+    manifest: Mapping[str, str] | None = None,
+    progress: bool = True,
+) -> Path:
+    """The folder of FSDD's WAV files, ``<root>/fsdd/recordings``, downloaded if absent.
+
+    ``root``: the data directory (default ``config.data_dir()``). A copy already there is checked
+    against ``manifest`` (``{file name: sha256}``, default: FSDD v1.0.10's): every WAV file present
+    must be listed and match (once per process). A fresh download must hold every listed file; it
+    is unpacked beside the destination and renamed into place, so a failure leaves nothing behind.
+    """
+    root = Path(root) if root is not None else config.data_dir()
+    manifest = fsdd_manifest() if manifest is None else manifest
+    recordings = root / "fsdd" / "recordings"
+    if not recordings.is_dir():
+        if not download:
+            raise FileNotFoundError(
+                f"FSDD is not in {recordings}: call ensure_fsdd() with download=True to fetch it. "
+                + _fix(recordings, url)
+            )
+        _install_fsdd(root, url, manifest, progress)
+    _verify_present(recordings, manifest)
+    return recordings
+
+
+def list_fsdd(root: str | Path | None = None) -> list[FsddRecording]:
+    """FSDD recordings, sorted by speaker, digit and take.
+
+    ``root``: the data directory, as for :func:`ensure_fsdd` (FSDD is found and checked, or
+    downloaded, there), or a folder of WAV files named like FSDD's, such as the one
+    :func:`ensure_fsdd` returns or your own recordings (listed as they are).
+    """
+    folder = Path(root) if root is not None else None
+    if folder is None or not any(folder.glob("*.wav")):
+        folder = ensure_fsdd(folder)
+    recordings = [FsddRecording.from_path(path) for path in folder.glob("*.wav")]
+    return sorted(recordings, key=lambda r: (r.speaker, r.digit, r.take))
+
+
+def split_fsdd(
+    recordings: Sequence[FsddRecording],
+    test_speakers: Sequence[str] | None = None,
+    validation_takes: Sequence[int] = range(5, 10),
+) -> dict[str, list[FsddRecording]]:
+    """Split into ``{"train", "validation", "test"}`` lists (each keeps the input's order).
+
+    ``test_speakers=None``: FSDD's official, speaker-dependent split -- takes 0-4 test,
+    ``validation_takes`` validation, the other takes train. Named speakers: speaker-independent --
+    all their recordings test; the other speakers' ``validation_takes`` validation, the rest train.
+    """
+    validation_takes = set(validation_takes)
+    held_out = None if test_speakers is None else set(test_speakers)
+    if held_out is None and validation_takes & set(TEST_TAKES):
+        raise ValueError(f"validation_takes must not include the test takes {TEST_TAKES.start}-{TEST_TAKES.stop - 1}")
+    if held_out is not None:
+        present = sorted({r.speaker for r in recordings})
+        unknown = held_out - set(present)
+        if not held_out or unknown:
+            raise ValueError(
+                f"test_speakers must name speakers present in the recordings; unknown: {sorted(unknown)}, "
+                f"present: {present}"
+            )
+        if held_out == set(present):
+            raise ValueError(f"test_speakers {sorted(held_out)} leave no speaker to train on")
+    splits: dict[str, list[FsddRecording]] = {"train": [], "validation": [], "test": []}
+    for recording in recordings:
+        if (recording.take in TEST_TAKES) if held_out is None else (recording.speaker in held_out):
+            splits["test"].append(recording)
+        elif recording.take in validation_takes:
+            splits["validation"].append(recording)
+        else:
+            splits["train"].append(recording)
+    return splits
+
+
+class FsddDataset(Dataset):
+    """FSDD recordings as ``(waveform (length,), digit)`` pairs: float32 at ``sample_rate`` (resampled
+    if it is not 8000), zero-padded or cropped at the end to ``length`` samples.
+
+    ``cache=True`` keeps each decoded waveform in memory after its first use (2,500 one-second
+    clips take 80 MB at 8 kHz); with ``DataLoader`` workers each worker keeps its own cache, so use
+    ``persistent_workers=True`` (or no workers). ``transform`` (optional) maps each waveform on every
+    access, e.g. to add noise while training.
+    """
+
+    def __init__(
+        self,
+        recordings: Sequence[FsddRecording],
+        length: int = 8000,
+        sample_rate: int = SAMPLE_RATE,
+        cache: bool = False,
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
+        self.recordings = list(recordings)
+        self.length = length
+        self.sample_rate = sample_rate
+        self.transform = transform
+        self._cache: dict[int, torch.Tensor] | None = {} if cache else None
+
+    def __len__(self) -> int:
+        return len(self.recordings)
+
+    def _waveform(self, index: int) -> torch.Tensor:
+        if self._cache is not None and index in self._cache:
+            return self._cache[index]
+        waveform, _ = load_audio(self.recordings[index].path, sample_rate=self.sample_rate, resample=True)
+        waveform = fix_length(waveform, self.length)
+        if self._cache is not None:
+            self._cache[index] = waveform
+        return waveform
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        waveform = self._waveform(index)
+        if self.transform is not None:
+            waveform = self.transform(waveform)
+        return waveform, self.recordings[index].digit
+
+
+def load_fsdd_tensors(
+    recordings: Sequence[FsddRecording], length: int = 8000, sample_rate: int = SAMPLE_RATE
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """All of ``recordings`` at once: ``(waveforms (n, length) float32, digits (n,) int64)``, for data
+    sets small enough to hold in memory."""
+    dataset = FsddDataset(recordings, length, sample_rate)
+    if len(dataset) == 0:
+        return torch.zeros(0, length), torch.zeros(0, dtype=torch.long)
+    waveforms, digits = zip(*(dataset[i] for i in range(len(dataset))))
+    return torch.stack(waveforms), torch.tensor(digits)

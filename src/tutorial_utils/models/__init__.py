@@ -1,0 +1,6 @@
+"""Models used in the book's experiments, one module per family."""
+
+from .depth import DepthCNN, PostActivationBlock, PreActivationBlock, block_removed, depth_layers, plain_cnn, removable_blocks, residual_cnn
+from .seed import SeedResidualBlock, SeedResNet
+from .kws import KWS_MODELS, PUBLISHED_KWS, KwsResidualBlock, KwsResNet, kws_model, model_summary_table
+from .asr import ConvCTC, ResidualBlock1d, SeparableConv1d, SpeechRecognizer, load_recognizer, save_recognizer

@@ -1,0 +1,143 @@
+"""The keyword-spotting ResNets of Tang & Lin (2018), "Deep residual learning for small-footprint
+keyword spotting" (ICASSP 2018, arXiv:1710.10361), and plain CNNs of the same shape.
+
+Every model reads a spectrogram ``(batch, n_mels, frames)`` (the paper: 40 MFCCs x 101 frames)
+and returns logits ``(batch, num_classes)``. As published:
+
+- every convolution is 3x3 and bias-free, followed by ReLU and then batch normalisation without
+  learnable scale and shift (the paper counts no parameters for it);
+- the first convolution maps 1 channel to ``n`` feature maps (45, or 19 for the ``-narrow``
+  models) and is followed by ReLU only;
+- **res8**: first convolution, 4x3 average pooling (4 frames x 3 frequency bins), 3 residual
+  blocks; **res26**: first convolution, 2x2 average pooling, 12 residual blocks;
+  **res15**: first convolution, no pooling, 6 residual blocks whose convolutions ``i = 0..11``
+  have dilation ``2**(i // 3)`` (1, 1, 1, 2, 2, 2, ...), then one more convolution with dilation
+  16 (``i = 12``); zero padding keeps the size of the time-frequency map throughout;
+- a residual block is two convolutions, each followed by ReLU; the block's input is added after
+  the second ReLU and the sum is batch-normalised before the next layer reads it;
+- global average pooling over time and frequency, then a bias-free linear layer into the softmax.
+
+Where the paper leaves a detail open we follow the authors' own PyTorch code (Honk, Tang & Lin
+2017): the shortcut carries the running sum *before* its batch normalisation, so the identity
+path is a clean sum ``s_k = s_(k-1) + F_k(BN(s_(k-1)))``, and the first block reads the pooled
+first layer directly. ``residual=False`` removes the ``s_(k-1) +``: the ``plain`` baseline with the
+same layers, parameters and multiplies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["KWS_MODELS", "PUBLISHED_KWS", "KwsResNet", "KwsResidualBlock", "kws_model", "model_summary_table"]
+
+#: Architecture of each model: feature maps, residual blocks, pooling after the first layer
+#: (frequency bins, frames), and whether res15's dilated convolutions (and final layer) are used.
+KWS_MODELS: dict[str, dict] = {
+    "res8": dict(width=45, blocks=3, pool=(3, 4), dilated=False),
+    "res8-narrow": dict(width=19, blocks=3, pool=(3, 4), dilated=False),
+    "res15": dict(width=45, blocks=6, pool=None, dilated=True),
+    "res15-narrow": dict(width=19, blocks=6, pool=None, dilated=True),
+    "res26": dict(width=45, blocks=12, pool=(2, 2), dilated=False),
+    "res26-narrow": dict(width=19, blocks=12, pool=(2, 2), dilated=False),
+}
+
+#: Tang & Lin (2018), Table 3: parameters, multiplies and test accuracy on Speech Commands v1
+#: (12 classes, 40 MFCCs x 101 frames).
+PUBLISHED_KWS: dict[str, dict[str, float]] = {
+    "res8": dict(params=110e3, mults=30e6, accuracy=0.941),
+    "res8-narrow": dict(params=19.9e3, mults=5.65e6, accuracy=0.901),
+    "res15": dict(params=238e3, mults=894e6, accuracy=0.958),
+    "res15-narrow": dict(params=42.6e3, mults=160e6, accuracy=0.940),
+    "res26": dict(params=438e3, mults=380e6, accuracy=0.952),
+    "res26-narrow": dict(params=78.4e3, mults=68.5e6, accuracy=0.933),
+}
+
+
+def conv3x3(channels_in: int, channels_out: int, dilation: int = 1) -> nn.Conv2d:
+    """A bias-free 3x3 convolution that keeps the map's size (padding = dilation)."""
+    return nn.Conv2d(channels_in, channels_out, 3, padding=dilation, dilation=dilation, bias=False)
+
+
+class KwsResidualBlock(nn.Module):
+    """``s -> s + relu(conv2(bn1(relu(conv1(norm(s))))))`` (without ``s +`` if not ``residual``).
+
+    ``norm`` is the batch norm of the previous block's sum (identity for the first block).
+    Shapes: ``(batch, width, F, T) -> (batch, width, F, T)``.
+    """
+
+    def __init__(self, width: int, dilations: tuple[int, int] = (1, 1), normalize_input: bool = True, residual: bool = True):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(width, affine=False) if normalize_input else nn.Identity()
+        self.conv1 = conv3x3(width, width, dilations[0])
+        self.bn1 = nn.BatchNorm2d(width, affine=False)
+        self.conv2 = conv3x3(width, width, dilations[1])
+        self.relu = nn.ReLU()
+        self.residual = residual
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        h = self.bn1(self.relu(self.conv1(self.norm(s))))
+        h = self.relu(self.conv2(h))
+        return s + h if self.residual else h
+
+
+class KwsResNet(nn.Module):
+    """A Tang & Lin keyword-spotting network; see the module's docstring and :data:`KWS_MODELS`.
+
+    Input ``(batch, n_mels, frames)`` (or ``(batch, 1, n_mels, frames)``); output logits
+    ``(batch, num_classes)``.
+    """
+
+    def __init__(
+        self, num_classes: int, width: int = 45, blocks: int = 6, pool: tuple[int, int] | None = None,
+        dilated: bool = False, residual: bool = True,
+    ):
+        super().__init__()
+        self.num_classes = num_classes
+        self.conv0 = conv3x3(1, width)
+        self.relu = nn.ReLU()
+        self.pool = nn.AvgPool2d(pool) if pool else nn.Identity()
+        dilation = (lambda i: 2 ** (i // 3)) if dilated else (lambda i: 1)
+        self.blocks = nn.Sequential(*(
+            KwsResidualBlock(width, (dilation(2 * k), dilation(2 * k + 1)), normalize_input=k > 0, residual=residual)
+            for k in range(blocks)
+        ))
+        self.norm = nn.BatchNorm2d(width, affine=False)
+        # res15 ends with one more (non-residual) convolution, dilated 2**(12 // 3) = 16.
+        self.final = (
+            nn.Sequential(conv3x3(width, width, dilation(2 * blocks)), nn.ReLU(), nn.BatchNorm2d(width, affine=False))
+            if dilated else nn.Identity()
+        )
+        self.output = nn.Linear(width, num_classes, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:
+            x = x.unsqueeze(1)  # (batch, 1, n_mels, frames)
+        s = self.pool(self.relu(self.conv0(x)))
+        s = self.blocks(s)
+        h = self.final(self.norm(s))
+        return self.output(h.mean(dim=(2, 3)))  # global average pooling -> (batch, width)
+
+
+def kws_model(name: str, num_classes: int, residual: bool = True) -> KwsResNet:
+    """Build ``name`` (``res8``, ``res8-narrow``, ``res15``, ``res15-narrow``, ``res26``,
+    ``res26-narrow``); ``residual=False`` gives the plain CNN of the same shape."""
+    if name not in KWS_MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(KWS_MODELS)}")
+    return KwsResNet(num_classes, residual=residual, **KWS_MODELS[name])
+
+
+def model_summary_table(
+    names: Sequence[str], input_shape: tuple[int, int] = (40, 101), num_classes: int = 12
+) -> list[tuple[str, int, int]]:
+    """Rows ``(name, parameters, multiply-adds)`` counted by ``torchinfo`` for one input of
+    ``input_shape = (n_mels, frames)`` (the paper's: 40 x 101, 12 classes)."""
+    from torchinfo import summary
+
+    rows = []
+    for name in names:
+        stats = summary(kws_model(name, num_classes), input_size=(1, *input_shape), verbose=0)
+        rows.append((name, stats.total_params, stats.total_mult_adds))
+    return rows

@@ -1,0 +1,70 @@
+"""The residual 1-D convolutional CTC model and its front end."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchinfo
+
+from tutorial_utils.models.asr import (
+    ConvCTC,
+    ResidualBlock1d,
+    SeparableConv1d,
+    SpeechRecognizer,
+    load_recognizer,
+    save_recognizer,
+)
+
+
+def test_separable_conv_has_depthwise_plus_pointwise_weights():
+    conv = SeparableConv1d(16, 32, kernel_size=9)
+    assert sum(p.numel() for p in conv.parameters()) == 16 * 9 + 16 * 32
+    assert conv(torch.randn(2, 16, 50)).shape == (2, 32, 50)
+
+
+def test_residual_block_shortcut_carries_the_input():
+    block = ResidualBlock1d(8, 8, kernel_size=5, repeats=2, dropout=0.0).eval()
+    for p in block.branch.parameters():
+        torch.nn.init.zeros_(p)
+    x = torch.randn(1, 8, 20)
+    torch.testing.assert_close(block(x), torch.relu(block.shortcut(x)))
+
+
+@pytest.mark.parametrize("frames", [1, 2, 7, 100, 101])
+def test_output_frames_match_the_network(frames):
+    model = ConvCTC(n_mels=20, classes=11, channels=16, kernels=(5, 7)).eval()
+    out = model(torch.randn(3, 20, frames))
+    assert out.shape == (3, 11, int(model.output_frames(torch.tensor(frames))))
+
+
+def test_recognizer_gives_log_probabilities_and_lengths():
+    model = SpeechRecognizer(11, channels=16, kernels=(5,)).eval()
+    waveforms = torch.randn(2, 8000)
+    log_probs, frames = model(waveforms, torch.tensor([8000, 4000]))
+    assert log_probs.shape == (2, 51, 11)
+    assert frames.tolist() == [51, 26]
+    torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(2, 51))
+
+
+def test_parameter_count_via_torchinfo():
+    model = SpeechRecognizer(11)
+    stats = torchinfo.summary(model, input_data=[torch.randn(1, 8000)], verbose=0)
+    assert stats.total_params == sum(p.numel() for p in model.parameters())
+
+
+def test_augmentation_only_in_training_mode():
+    model = SpeechRecognizer(11, channels=16, kernels=(5,), augment=dict(freq_masks=2, freq_mask_param=20), dropout=0.0)
+    x = torch.randn(1, 4000)
+    model.eval()
+    torch.testing.assert_close(model(x)[0], model(x)[0])
+    model.train()
+    assert not torch.equal(model(x)[0], model(x)[0])
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model = SpeechRecognizer(11, channels=16, kernels=(5, 7), augment=dict(freq_masks=1, time_mask_param=5)).eval()
+    save_recognizer(model, tmp_path / "m.pt", vocabulary=["-", "a"], word_level=True)
+    loaded, checkpoint = load_recognizer(tmp_path / "m.pt")
+    x = torch.randn(1, 3000)
+    torch.testing.assert_close(loaded(x)[0], model(x)[0])
+    assert checkpoint["vocabulary"] == ["-", "a"] and not loaded.training

@@ -1,0 +1,141 @@
+"""Augmentation: time shift, coloured and recorded noise at a chosen SNR, SpecAugment masks."""
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+import torchaudio
+
+from tutorial_utils import augment
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# --- time shift
+
+
+def test_time_shift_moves_samples_and_keeps_the_length():
+    x = torch.arange(1.0, 11.0).repeat(3, 1)  # (3, 10)
+    shifted = augment.time_shift(x, torch.tensor([3, -2, 0]))
+    assert shifted.shape == x.shape
+    assert shifted[0].tolist() == [0, 0, 0, 1, 2, 3, 4, 5, 6, 7]
+    assert shifted[1].tolist() == [3, 4, 5, 6, 7, 8, 9, 10, 0, 0]
+    assert torch.equal(shifted[2], x[2])
+
+
+def test_random_time_shift_is_seeded_bounded_and_off_in_eval_mode():
+    x = torch.randn(16, 100)
+    a = augment.RandomTimeShift(5, generator=gen(1))(x)
+    b = augment.RandomTimeShift(5, generator=gen(1))(x)
+    assert torch.equal(a, b) and a.shape == x.shape and not torch.equal(a, x)
+    # every row is the input shifted by at most 5 samples: its middle part appears in the output
+    for row, out in zip(x, a):
+        assert any(torch.equal(out[10:90], row[10 - s : 90 - s]) for s in range(-5, 6))
+    assert torch.equal(augment.RandomTimeShift(5).eval()(x), x)
+
+
+# --- noise
+
+
+@pytest.mark.parametrize("color", ["white", "pink", "brown"])
+def test_colored_noise_has_unit_power_and_the_right_spectral_slope(color):
+    exponent = augment.NOISE_EXPONENTS[color]
+    noise = augment.colored_noise(64, 4096, exponent, generator=gen())
+    assert torch.allclose(augment.signal_power(noise), torch.ones(64), atol=1e-5)
+    assert noise.mean(dim=1).abs().max() < 1e-5
+    psd = torch.fft.rfft(noise).abs().pow(2).mean(dim=0)[1:].numpy()
+    frequencies = np.arange(1, len(psd) + 1)
+    slope = np.polyfit(np.log(frequencies), np.log(psd), 1)[0]
+    assert slope == pytest.approx(-exponent, abs=0.05)
+
+
+def test_mixing_hits_the_requested_snr_within_a_tenth_of_a_decibel():
+    signal = torch.randn(5, 8000, generator=gen(1)) * torch.linspace(0.01, 1, 5).view(-1, 1)
+    noise = augment.colored_noise(5, 8000, 1.0, generator=gen(2)) * 3
+    requested = torch.tensor([-5.0, 0.0, 5.0, 17.5, 30.0])
+    mixed = augment.mix_at_snr(signal, noise, requested)
+    measured = augment.snr_db(signal, mixed - signal)
+    assert torch.allclose(measured, requested, atol=0.1)
+
+
+def test_add_noise_draws_snrs_in_range_and_spares_a_fraction():
+    x = torch.randn(200, 800, generator=gen(3))
+    module = augment.AddNoise(snr_db=(5, 30), p=0.5, generator=gen(4))
+    y = module(x)
+    changed = (y != x).any(dim=1)
+    assert 60 < changed.sum() < 140
+    measured = augment.snr_db(x[changed], (y - x)[changed])
+    assert measured.min() > 5 - 0.1 and measured.max() < 30 + 0.1
+    assert torch.equal(module.eval()(x), x)
+
+
+def write_noise(folder, seconds: float = 2.0, rate: int = 16000):
+    folder.mkdir(parents=True)
+    t = np.arange(int(seconds * rate)) / rate
+    soundfile.write(folder / "hum.wav", 0.3 * np.sin(2 * np.pi * 50 * t), rate)
+
+
+@pytest.mark.parametrize("layout", ["speech_commands_noise", "SpeechCommands/speech_commands_v0.02/_background_noise_"])
+def test_noise_recordings_are_found_and_resampled(tmp_path, layout):
+    write_noise(tmp_path / layout)
+    assert [p.name for p in augment.find_noise_recordings(tmp_path)] == ["hum.wav"]
+    (recording,) = augment.load_noise_recordings(8000, tmp_path)
+    assert recording.shape == (16000,)  # 2 s at 8 kHz
+    assert augment.load_noise_recordings(8000, tmp_path / "empty") == []
+
+
+def test_recorded_noise_is_mixed_at_the_requested_snr(tmp_path):
+    write_noise(tmp_path / "speech_commands_noise")
+    recordings = augment.load_noise_recordings(8000, tmp_path)
+    module = augment.AddNoise(snr_db=(10, 10), p=1.0, colors=(), recordings=recordings, generator=gen(5))
+    x = torch.randn(8, 4000, generator=gen(6))
+    noise = module(x) - x
+    assert torch.allclose(augment.snr_db(x, noise), torch.full((8,), 10.0), atol=0.1)
+    # the noise is a stretch of the 50 Hz hum: almost all its energy at 50 Hz (bin 25 of 4000 at 8 kHz)
+    spectrum = torch.fft.rfft(noise).abs().pow(2)
+    assert (spectrum[:, 25] / spectrum.sum(dim=1)).min() > 0.9
+
+
+def test_add_noise_rejects_recordings_shorter_than_the_clips():
+    module = augment.AddNoise(colors=(), recordings=[torch.randn(100)], p=1.0)
+    with pytest.raises(ValueError, match="at least 800 samples"):
+        module(torch.randn(2, 800))
+
+
+def test_add_noise_rejects_unknown_colours():
+    with pytest.raises(ValueError, match="purple"):
+        augment.AddNoise(colors=("purple",))
+
+
+# --- SpecAugment
+
+
+def test_masks_zero_exactly_the_chosen_bins():
+    spec = torch.ones(3, 40, 50)
+    widths, starts = torch.tensor([0, 5, 7]), torch.tensor([3, 10, 33])
+    masked = augment.mask_along_axis(spec, starts, widths, axis=-2)
+    rows = (masked == 0).all(dim=2)  # (batch, n_mels): fully masked Mel bins
+    assert rows.sum(dim=1).tolist() == [0, 5, 7]
+    assert rows[1, 10:15].all() and rows[2, 33:40].all()
+    masked = augment.mask_along_axis(spec, starts, widths, axis=-1)
+    assert (masked == 0).all(dim=1).sum(dim=1).tolist() == [0, 5, 7]
+
+
+@pytest.mark.parametrize("axis", [-2, -1])
+def test_random_masks_match_torchaudio(axis):
+    spec = torch.randn(8, 40, 101)
+    torch.manual_seed(7)
+    expected = torchaudio.functional.mask_along_axis_iid(spec, 10, 0.0, spec.dim() + axis)
+    assert torch.equal(augment.random_mask(spec, 10, axis, generator=gen(7)), expected)
+
+
+def test_spec_augment_masks_in_training_only():
+    spec = torch.randn(16, 40, 101)
+    module = augment.SpecAugment(freq_mask_param=8, time_mask_param=12, generator=gen(8))
+    out = module(spec)
+    freq_masked = (out == 0).all(dim=2).sum(dim=1)
+    time_masked = (out == 0).all(dim=1).sum(dim=1)
+    assert freq_masked.max() < 8 and time_masked.max() < 12 and freq_masked.sum() > 0
+    assert torch.equal(module.eval()(spec), spec)

@@ -1,0 +1,105 @@
+"""Keyword spotting end to end: clips, front end, saved spotters, and the train/predict commands."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from tutorial_utils import config, predict
+from tutorial_utils.keyword_spotting import (
+    AugmentConfig, FrontEnd, FrontEndConfig, fit_clip, load_clips, load_spotter, save_spotter,
+)
+from tutorial_utils.models import kws_model
+
+HAS_FSDD = (config.data_dir() / "fsdd" / "recordings").is_dir()
+
+
+def test_short_clips_are_centred_and_long_ones_keep_the_loudest_window():
+    assert fit_clip(torch.ones(4), 8).tolist() == [0, 0, 1, 1, 1, 1, 0, 0]
+    long = torch.zeros(100)
+    long[60:70] = 1.0
+    clip = fit_clip(long, 20)
+    assert clip.shape == (20,) and clip.sum() == 10  # the whole burst is inside the window
+
+
+def test_clips_are_resampled_and_downmixed(tmp_path):
+    t = np.arange(16000) / 16000
+    stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.zeros_like(t)], axis=1) * 0.5
+    soundfile.write(tmp_path / "stereo16k.wav", stereo, 16000)
+    soundfile.write(tmp_path / "mono44k.flac", np.sin(2 * np.pi * 440 * np.arange(22050) / 44100) * 0.5, 44100)
+    clips = load_clips([tmp_path / "stereo16k.wav", tmp_path / "mono44k.flac"], 8000, 8000)
+    assert clips.shape == (2, 8000)
+    assert clips[0].abs().max() == pytest.approx(0.25, abs=0.01)  # the average of the two channels
+
+
+def test_front_end_shapes_and_augmentation_in_training_only():
+    front_end = FrontEnd(FrontEndConfig(), AugmentConfig(noise_recordings=False))
+    waveforms = torch.randn(3, 8000) * 0.1
+    assert front_end.eval()(waveforms).shape == (3, 40, 101)
+    assert torch.equal(front_end(waveforms), front_end(waveforms))  # eval: deterministic
+    torch.manual_seed(0)
+    assert not torch.equal(front_end.train()(waveforms), front_end.eval()(waveforms))
+
+
+def test_a_saved_spotter_loads_with_weights_only(tmp_path):
+    model = kws_model("res8-narrow", 3).eval()
+    save_spotter(tmp_path / "spotter.pt", model, "res8-narrow", True, ["a", "b", "c"], FrontEndConfig(), 8000)
+    loaded, front_end, saved = load_spotter(tmp_path / "spotter.pt")
+    x = torch.randn(2, 8000)
+    assert torch.equal(loaded(front_end(x)), model(front_end(x)))
+    assert saved["labels"] == ["a", "b", "c"] and saved["length"] == 8000
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", *args], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "BOOK_PROFILE": "ci"},
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A res8-narrow trained for one epoch on 40 FSDD clips by the command-line entry."""
+    path = tmp_path_factory.mktemp("spotter") / "res8-narrow.pt"
+    result = run(
+        "tutorial_utils.train", "--dataset", "fsdd", "--model", "res8-narrow", "--epochs", "1", "--limit", "40",
+        "--test-speakers", "theo", "--save", str(path), "--quiet", "--threads", "1",
+    )
+    assert result.returncode == 0, result.stderr
+    return path, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not HAS_FSDD, reason="FSDD is not in the data directory")
+def test_train_command_prints_a_json_line_and_saves_the_model(trained):
+    path, line = trained
+    assert path.is_file()
+    assert line["dataset"] == "fsdd" and line["split"] == "speaker-independent:theo" and line["model"] == "res8-narrow"
+    assert line["profile"] == "ci" and line["epochs"] == 1 and line["test_examples"] == 40
+    assert 0 <= line["test_accuracy"] <= 1 and line["samples_per_second"] > 0
+    assert {"device", "wall_seconds", "train_seconds"} <= set(line)
+
+
+@pytest.mark.skipif(not HAS_FSDD, reason="FSDD is not in the data directory")
+def test_predict_command_handles_any_rate_and_reports_bad_files(trained, tmp_path):
+    path, _ = trained
+    t = np.arange(24000) / 48000
+    soundfile.write(tmp_path / "stereo48k.wav", np.stack([np.sin(2 * np.pi * 300 * t)] * 2, axis=1) * 0.3, 48000)
+    (tmp_path / "broken.wav").write_bytes(b"RIFF not really a wav file")
+    files = [tmp_path / "stereo48k.wav", tmp_path / "broken.wav", tmp_path / "missing.flac", tmp_path / "stereo48k.wav"]
+    result = run("tutorial_utils.predict", "--checkpoint", str(path), *map(str, files))
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert result.returncode == 1 and len(lines) == 4
+    assert lines[0]["label"] in [str(d) for d in range(10)] and 0 < lines[0]["probability"] <= 1
+    assert lines[3] == lines[0]
+    assert "broken.wav" in lines[1]["error"] and "missing.flac" in lines[2]["error"]
+
+
+def test_predict_command_explains_a_missing_checkpoint(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        predict.main(["--checkpoint", str(tmp_path / "none.pt"), "x.wav"])
+    assert exit.value.code == 2 and "tutorial_utils.train --save" in capsys.readouterr().err

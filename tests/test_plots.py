@@ -1,0 +1,87 @@
+"""tutorial_utils.plots: labels, limits and image extents (not pixels), on the Agg backend."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from tutorial_utils import features, plots  # noqa: E402
+
+SAMPLE_RATE, HOP = 8000, 80
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_plot_waveform_has_time_in_seconds():
+    waveform = torch.linspace(-1, 1, 4000, requires_grad=True)
+    ax = plots.plot_waveform(waveform, SAMPLE_RATE, title="ramp")
+    assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "amplitude" and ax.get_title() == "ramp"
+    assert ax.get_xlim() == (0, 0.5)
+    line = ax.get_lines()[0]
+    assert np.allclose(line.get_xdata()[[0, -1]], [0, 3999 / SAMPLE_RATE])
+
+
+def test_plot_waveform_draws_into_a_given_axes_and_accepts_numpy():
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plots.plot_waveform(np.zeros(800), SAMPLE_RATE, ax=right) is right
+    assert len(left.get_lines()) == 0 and len(right.get_lines()) == 1
+    with pytest.raises(ValueError, match="waveform must have 1 dimension"):
+        plots.plot_waveform(np.zeros((2, 800)), SAMPLE_RATE)
+
+
+def test_plot_spectrogram_hz_axis_spans_zero_to_nyquist():
+    spec = torch.rand(129, 101, dtype=torch.float64)  # n_fft=256: bins 31.25 Hz apart
+    ax = plots.plot_spectrogram(spec, SAMPLE_RATE, HOP, title="noise")
+    image = ax.get_images()[0]
+    frame_s, bin_hz = HOP / SAMPLE_RATE, 4000 / 128
+    # pixel centres: frame t at t * hop / rate seconds, bin k at k * bin_hz
+    assert np.allclose(image.get_extent(), [-frame_s / 2, 100.5 * frame_s, -bin_hz / 2, 4000 + bin_hz / 2])
+    assert ax.get_ylim() == (0, 4000)
+    assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "frequency (Hz)" and ax.get_title() == "noise"
+    assert image.origin == "lower"
+    assert len(ax.figure.axes) == 2  # the colour bar
+
+
+def test_plot_spectrogram_f_max_limits_the_hz_axis():
+    ax = plots.plot_spectrogram(np.zeros((129, 10)), SAMPLE_RATE, HOP, f_max=2000, colorbar=False)
+    assert ax.get_ylim() == (0, 2000)
+    assert len(ax.figure.axes) == 1
+
+
+def test_plot_spectrogram_mel_and_index_axes_count_rows():
+    log_mel = features.log_mel_spectrogram(torch.randn(8000), SAMPLE_RATE, n_fft=200, hop_length=HOP, n_mels=40)
+    fig, (top, bottom) = plt.subplots(2, 1)
+    assert plots.plot_spectrogram(log_mel, SAMPLE_RATE, HOP, ax=top, y_axis="mel") is top
+    assert top.get_ylabel() == "Mel band"
+    assert np.allclose(top.get_images()[0].get_extent()[2:], [-0.5, 39.5])
+    assert np.allclose(top.get_xlim(), [-0.005, 1.005])  # 101 frames, 10 ms apart
+    plots.plot_spectrogram(torch.zeros(39, 101), SAMPLE_RATE, HOP, ax=bottom, y_axis="index", colorbar=False)
+    assert bottom.get_ylabel() == "index" and np.allclose(bottom.get_ylim(), [-0.5, 38.5])
+
+
+def test_plot_spectrogram_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="y_axis must be one of hz, mel, index"):
+        plots.plot_spectrogram(np.zeros((40, 10)), SAMPLE_RATE, HOP, y_axis="bark")
+    with pytest.raises(ValueError, match="f_max only applies to y_axis='hz'"):
+        plots.plot_spectrogram(np.zeros((40, 10)), SAMPLE_RATE, HOP, y_axis="mel", f_max=2000)
+    with pytest.raises(ValueError, match=r"spec must have 2 dimension\(s\), got shape \(1, 40, 10\)"):
+        plots.plot_spectrogram(np.zeros((1, 40, 10)), SAMPLE_RATE, HOP)
+
+
+def test_plot_filterbank_draws_one_line_per_filter():
+    fbank = features.mel_filterbank(101, SAMPLE_RATE, 20)
+    ax = plots.plot_filterbank(fbank, SAMPLE_RATE)
+    assert len(ax.get_lines()) == 20
+    assert ax.get_xlim() == (0, 4000) and ax.get_xlabel() == "frequency (Hz)" and ax.get_ylabel() == "weight"
+    assert np.allclose(ax.get_lines()[0].get_xdata()[[0, -1]], [0, 4000])
+    assert ax.get_title() == "20 Mel filters"

@@ -1,0 +1,178 @@
+"""The training loop: it learns, resumes exactly, writes checkpoints atomically, stops early."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from tutorial_utils import train
+
+
+def toy_data(n: int = 96, seed: int = 0) -> TensorDataset:
+    """Three classes of (4, 6) 'spectrograms': a fixed pattern per class plus noise."""
+    patterns = torch.randn(3, 4, 6, generator=torch.Generator().manual_seed(42))
+    labels = torch.arange(n) % 3
+    inputs = patterns[labels] + torch.randn(n, 4, 6, generator=torch.Generator().manual_seed(seed))
+    return TensorDataset(inputs, labels)
+
+
+def toy_model() -> nn.Module:
+    torch.manual_seed(1)
+    return nn.Sequential(nn.Flatten(), nn.Linear(24, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3))
+
+
+def loaders(batch_size: int = 16) -> tuple[DataLoader, DataLoader]:
+    return (
+        DataLoader(toy_data(), batch_size=batch_size, shuffle=True),
+        DataLoader(toy_data(48, seed=1), batch_size=batch_size),
+    )
+
+
+def test_a_small_model_learns():
+    train_loader, val_loader = loaders()
+    history = train.fit(toy_model(), train_loader, val_loader=val_loader, epochs=6, lr=1e-2, progress=False)
+    assert history["epoch"] == [1, 2, 3, 4, 5, 6]
+    assert history["train_loss"][-1] < 0.6 * history["train_loss"][0]
+    assert history["val_acc"][-1] > 0.95
+    assert set(history) == {"epoch", "train_loss", "train_acc", "lr", "epoch_seconds", "val_loss", "val_acc"}
+
+
+def test_evaluate_matches_a_hand_computation():
+    model = toy_model()
+    data = toy_data(30)
+    result = train.evaluate(model, DataLoader(data, batch_size=7))
+    model.eval()
+    with torch.no_grad():
+        logits = model(data.tensors[0])
+    assert result["loss"] == pytest.approx(nn.functional.cross_entropy(logits, data.tensors[1]).item(), rel=1e-5)
+    assert result["accuracy"] == pytest.approx((logits.argmax(1) == data.tensors[1]).float().mean().item())
+
+
+class Frames(nn.Module):
+    """A stand-in for a feature extractor that records the device and mode it ran in."""
+
+    def __init__(self):
+        super().__init__()
+        self.modes = []
+
+    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:  # (batch, 24) -> (batch, 4, 6)
+        self.modes.append(self.training)
+        return waveforms.view(-1, 4, 6)
+
+
+def test_features_run_in_the_models_mode():
+    data = toy_data()
+    waveforms = TensorDataset(data.tensors[0].flatten(1), data.tensors[1])
+    features = Frames()
+    train.fit(
+        toy_model(), DataLoader(waveforms, batch_size=32), val_loader=DataLoader(waveforms, batch_size=96),
+        features=features, epochs=1, progress=False,
+    )
+    assert features.modes == [True, True, True, False]
+
+
+def test_bfloat16_autocast_on_the_cpu_trains():
+    train_loader, _ = loaders()
+    history = train.fit(toy_model(), train_loader, epochs=2, lr=1e-2, amp=True, progress=False)
+    assert history["train_loss"][1] < history["train_loss"][0]
+
+
+def test_no_mixed_precision_on_the_cpu_by_default():
+    assert train.autocast_dtype(torch.device("cpu")) is None
+    assert train.autocast_dtype(torch.device("cpu"), amp=True) == torch.bfloat16
+    assert train.autocast_dtype(torch.device("cuda"), amp=False) is None
+
+
+class Interrupted(Exception):
+    pass
+
+
+class InterruptedLoader:
+    """Wraps a loader and raises (like a killed job) when epoch ``at_epoch`` begins."""
+
+    def __init__(self, loader: DataLoader, at_epoch: int):
+        self.loader, self.at_epoch, self.epochs = loader, at_epoch, 0
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        self.epochs += 1
+        if self.epochs == self.at_epoch:
+            raise Interrupted
+        return iter(self.loader)
+
+
+def fit_for_resume(train_loader, checkpoint: Path, resume: bool = False):
+    model = toy_model()
+    _, val_loader = loaders()
+    history = train.fit(
+        model, train_loader, val_loader=val_loader, epochs=4, lr=1e-2, scheduler=train.one_cycle(1e-2),
+        label_smoothing=0.1, seed=3, checkpoint_path=checkpoint, resume=resume, progress=False,
+    )
+    return model, history
+
+
+def test_resuming_reproduces_the_uninterrupted_run(tmp_path):
+    full_model, full_history = fit_for_resume(loaders()[0], tmp_path / "full.pt")
+
+    checkpoint = tmp_path / "resumed.pt"
+    with pytest.raises(Interrupted):
+        fit_for_resume(InterruptedLoader(loaders()[0], at_epoch=3), checkpoint)
+    assert train.load_checkpoint(checkpoint)["epoch"] == 1  # epochs 1 and 2 (0-based 0, 1) are done
+    model, history = fit_for_resume(loaders()[0], checkpoint, resume=True)
+
+    for key in full_history:
+        if key != "epoch_seconds":
+            assert history[key] == full_history[key], key
+    for name, tensor in full_model.state_dict().items():
+        assert torch.equal(model.state_dict()[name], tensor), name
+
+
+def test_resume_without_a_checkpoint_starts_from_scratch(tmp_path):
+    _, history = fit_for_resume(loaders()[0], tmp_path / "absent.pt", resume=True)
+    assert history["epoch"] == [1, 2, 3, 4]
+
+
+def test_checkpoints_load_with_weights_only_and_leave_no_temporary_files(tmp_path):
+    fit_for_resume(loaders()[0], tmp_path / "run" / "checkpoint.pt")
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["checkpoint.pt"]
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert state["epoch"] == 3 and len(state["history"]["train_loss"]) == 4
+    assert set(state["model"]) == set(toy_model().state_dict())
+
+
+def test_a_failed_save_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    train.save_atomically({"weights": torch.ones(3)}, path)
+    with pytest.raises(Exception):
+        train.save_atomically({"weights": lambda: None}, path)  # cannot be pickled
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+    assert torch.equal(train.load_checkpoint(path)["weights"], torch.ones(3))
+
+
+def test_early_stopping_stops_when_validation_stops_improving():
+    train_loader, val_loader = loaders()
+    history = train.fit(
+        toy_model(), train_loader, val_loader=val_loader, epochs=20, lr=0.0,
+        early_stopping_patience=2, progress=False,
+    )
+    assert history["epoch"] == [1, 2, 3]  # epoch 1 is the best; two more without improvement
+
+
+def test_early_stopping_restores_the_best_weights():
+    train_loader, val_loader = loaders()
+    model = toy_model()
+    history = train.fit(
+        model, train_loader, val_loader=val_loader, epochs=8, lr=0.3, early_stopping_patience=2, progress=False,
+    )
+    best = min(history["val_loss"])
+    assert history["val_loss"][-1] > best  # a later epoch was worse, so restoring matters
+    assert train.evaluate(model, val_loader)["loss"] == pytest.approx(best)
+
+
+def test_early_stopping_needs_validation_data():
+    with pytest.raises(ValueError, match="val_loader"):
+        train.fit(toy_model(), loaders()[0], epochs=1, early_stopping_patience=1, progress=False)
