@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 KERNEL := resnet-speech-book
 JB_ARGS := . --config book/_config.yml --toc book/_toc.yml --path-output build
 
-.PHONY: setup book test test-package test-notebooks lab strip clean
+.PHONY: setup book test test-package-and-notebooks test-book lab strip clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,14 +23,19 @@ setup: $(STAMP)
 book: setup
 	$(BIN)/jupyter-book build $(JB_ARGS) -W -n --keep-going
 
+# Two test runs side by side, one core and one torch thread each (small tensors run faster so):
+# the package tests plus every notebook under nbval, and the full book build.
+TEST_ENV := BOOK_PROFILE=ci OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --timeout 1500
+
 test: setup
-	BOOK_PROFILE=ci $(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+	$(MAKE) --no-print-directory -j2 -O test-package-and-notebooks test-book
 
-test-package: setup
-	BOOK_PROFILE=ci $(BIN)/python -m pytest tests -m "not book" -p no:cacheprovider
+test-package-and-notebooks: setup
+	$(TEST_ENV) $(PYTEST) tests notebooks --nbval-lax -m "not book"
 
-test-notebooks: setup
-	BOOK_PROFILE=ci $(BIN)/python -m pytest notebooks --nbval-lax -p no:cacheprovider
+test-book: setup
+	$(TEST_ENV) $(PYTEST) tests/test_book.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

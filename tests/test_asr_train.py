@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from tutorial_utils import asr_train, config
+from tutorial_utils import asr_train, config, ctc
 from tutorial_utils.models.asr import SpeechRecognizer
 from tutorial_utils.vocabulary import Vocabulary
 
@@ -73,8 +73,11 @@ def test_training_learns_a_toy_sequence_task():
     )
     assert len(history.train_loss) == 8 and history.validation_wer[-1] < 0.5
     assert history.train_loss[-1] < history.train_loss[0] / 3
-    result = asr_train.evaluate(model, Tones(16, seed=2), TONES)
-    assert len(result.references) == 16 and result.wer < 0.5
+    test = Tones(16, seed=2)
+    result = asr_train.evaluate(model, test, TONES, batch_size=5)
+    assert result.references == [TONES.decode(labels.tolist()) for _, labels in test]  # dataset order
+    assert result.wer < 0.5 and len(result.log_probs) == 16
+    assert result.hypotheses[3] == TONES.decode(ctc.greedy_decode(result.log_probs[3]))
 
 
 @pytest.mark.skipif(not (config.data_dir() / "fsdd" / "recordings").is_dir(), reason="FSDD is not in the data directory")

@@ -139,3 +139,32 @@ def test_spec_augment_masks_in_training_only():
     time_masked = (out == 0).all(dim=1).sum(dim=1)
     assert freq_masked.max() < 8 and time_masked.max() < 12 and freq_masked.sum() > 0
     assert torch.equal(module.eval()(spec), spec)
+
+
+# --- speed
+
+
+def dominant_frequency(x: torch.Tensor, rate: int) -> float:
+    spectrum = torch.fft.rfft(x * torch.hann_window(len(x))).abs()
+    return float(spectrum.argmax()) * rate / len(x)
+
+
+@pytest.mark.parametrize("factor", [0.8, 1.0, 1.25])
+def test_change_speed_scales_pitch_and_duration(factor):
+    rate = 8000
+    t = torch.arange(8000) / rate
+    tone = torch.sin(2 * torch.pi * 400 * t) * ((t > 0.3) & (t < 0.7))  # 0.4 s burst in the middle
+    out = augment.change_speed(tone.unsqueeze(0), torch.tensor([factor]))[0]
+    assert out.shape == tone.shape
+    assert dominant_frequency(out, rate) == pytest.approx(400 * factor, abs=3)
+    active = (out.abs() > 0.05).nonzero()
+    duration = (active.max() - active.min()).item() / rate
+    assert duration == pytest.approx(0.4 / factor, abs=0.005)
+
+
+def test_random_speed_is_seeded_and_off_in_eval_mode():
+    x = torch.randn(4, 1000)
+    a = augment.RandomSpeed((0.9, 1.1), generator=gen(9))(x)
+    assert torch.equal(a, augment.RandomSpeed((0.9, 1.1), generator=gen(9))(x)) and not torch.equal(a, x)
+    assert torch.equal(augment.RandomSpeed().eval()(x), x)
+    assert torch.allclose(augment.change_speed(x, torch.ones(4)), x)

@@ -90,13 +90,12 @@ def test_cache_dir_skips_a_path_that_is_a_file(tmp_path):
     assert cd.cache_dir([blocker / "cache", tmp_path / "ok"]) == tmp_path / "ok"
 
 
-def test_default_cache_is_under_the_data_directory_else_home(tmp_path, monkeypatch):
+def test_default_cache_is_the_user_cache_never_the_data_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("BOOK_DATA_DIR", str(tmp_path / "data"))
-    assert cd.cache_dir() == tmp_path / "data" / "cache"
-    (tmp_path / "blocked").write_text("a file where the data directory should be")
-    monkeypatch.setenv("BOOK_DATA_DIR", str(tmp_path / "blocked"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert cd.cache_dir() == tmp_path / "home" / ".cache" / "resnet-speech-book" / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = cd.cache_dir()
+    assert folder == config.cache_dir()
+    assert folder.is_relative_to(tmp_path / "cache") and not (tmp_path / "data").exists()
 
 
 def fsdd_here() -> bool:

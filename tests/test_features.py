@@ -62,15 +62,6 @@ def peak_rtol(dtype: torch.dtype) -> float:
     return FLOAT32_PEAK_RTOL if dtype == torch.float32 else FLOAT64_PEAK_RTOL
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are small: one thread is much faster than threads contending on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def recordings() -> list[np.ndarray]:
     folder = config.data_dir() / "fsdd" / "recordings"

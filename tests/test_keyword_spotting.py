@@ -10,7 +10,7 @@ import pytest
 import soundfile
 import torch
 
-from tutorial_utils import config, predict
+from tutorial_utils import config, predict, train
 from tutorial_utils.keyword_spotting import (
     AugmentConfig, FrontEnd, FrontEndConfig, fit_clip, load_clips, load_spotter, save_spotter,
 )
@@ -44,6 +44,23 @@ def test_front_end_shapes_and_augmentation_in_training_only():
     assert torch.equal(front_end(waveforms), front_end(waveforms))  # eval: deterministic
     torch.manual_seed(0)
     assert not torch.equal(front_end.train()(waveforms), front_end.eval()(waveforms))
+
+
+def test_normalisations_make_the_features_level_independent():
+    waveforms = torch.randn(2, 8000) * torch.tensor([[0.01], [0.5]])  # same shape, 34 dB apart
+    waveforms[1] = waveforms[0] * 50
+    for normalize in ("band", "utterance"):
+        features = FrontEnd(FrontEndConfig(normalize=normalize)).eval()(waveforms)
+        assert torch.allclose(features[0], features[1], atol=1e-3)
+    band = FrontEnd(FrontEndConfig(normalize="band")).eval()(waveforms)
+    assert torch.allclose(band.mean(dim=-1), torch.zeros(2, 40), atol=1e-4)
+    utterance = FrontEnd(FrontEndConfig(normalize="utterance")).eval()(waveforms)
+    assert torch.allclose(utterance.mean(dim=(1, 2)), torch.zeros(2), atol=1e-4)
+    assert torch.allclose(utterance.std(dim=(1, 2)), torch.ones(2), atol=1e-4)
+    raw = FrontEnd(FrontEndConfig(normalize=None)).eval()(waveforms)
+    assert (raw[1] - raw[0]).mean() > 5  # log power grows with the level
+    with pytest.raises(ValueError, match="normalize"):
+        FrontEndConfig(normalize="global")
 
 
 def test_a_saved_spotter_loads_with_weights_only(tmp_path):
@@ -81,7 +98,7 @@ def test_train_command_prints_a_json_line_and_saves_the_model(trained):
     assert line["dataset"] == "fsdd" and line["split"] == "speaker-independent:theo" and line["model"] == "res8-narrow"
     assert line["profile"] == "ci" and line["epochs"] == 1 and line["test_examples"] == 40
     assert 0 <= line["test_accuracy"] <= 1 and line["samples_per_second"] > 0
-    assert {"device", "wall_seconds", "train_seconds"} <= set(line)
+    assert {"device", "wall_seconds", "train_seconds", "cpu_seconds", "augment"} <= set(line)
 
 
 @pytest.mark.skipif(not HAS_FSDD, reason="FSDD is not in the data directory")
@@ -103,3 +120,9 @@ def test_predict_command_explains_a_missing_checkpoint(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit:
         predict.main(["--checkpoint", str(tmp_path / "none.pt"), "x.wav"])
     assert exit.value.code == 2 and "tutorial_utils.train --save" in capsys.readouterr().err
+
+
+def test_train_command_rejects_unknown_augmentations(capsys):
+    with pytest.raises(SystemExit) as exit:
+        train.main(["--augment", "shift,reverb"])
+    assert exit.value.code == 2 and "reverb" in capsys.readouterr().err

@@ -21,15 +21,6 @@ TIGHT = dict(atol=1e-10, rtol=1e-8)
 FLOAT32 = dict(atol=1e-5, rtol=1e-4)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The tensors here are tiny: extra threads only add overhead (and contention on shared machines)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -64,15 +64,6 @@ def batches(count: int = STEPS, batch_size: int = 16) -> list[tuple[torch.Tensor
 BATCHES = batches()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is faster than several, above all on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def parameter_groups(model: nn.Module, options: dict) -> list[dict]:
     """Convolution weights with the given options; everything else at three times the learning
     rate and without weight decay (the usual 'no decay for biases and norms')."""

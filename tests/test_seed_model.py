@@ -10,15 +10,6 @@ from torch import nn
 from tutorial_utils.models import SeedResidualBlock, SeedResNet
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The tensors here are tiny: extra threads only add overhead (and contention on shared machines)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -1,7 +1,17 @@
 """Helpers for the book *Residual Networks for Speech Recognition*.
 
-One module per idea, mirroring the chapters: ``config`` (profile, data directory, device),
-``data`` (datasets and audio loading), ``features`` (spectrograms, Mel, MFCC), ``plots``.
+One module per idea, mirroring the chapters:
+
+* ``config``: run profile, data directory, device (the only reader of environment variables).
+* ``data``: datasets (FSDD, Speech Commands, connected digits, LibriSpeech) and audio loading.
+* ``features``: framing, STFT, Mel filterbanks, log-Mel, MFCC, deltas, normalisation.
+* ``plots``: waveforms, spectrograms, filterbanks.
+* ``layers``, ``losses``, ``init``, ``diagnostics``: a ResNet's parts from scratch and how to inspect them.
+* ``models``: depth-experiment CNNs, the seed post's ResNet (fixed), Tang & Lin's KWS ResNets, a CTC model.
+* ``train``, ``augment``, ``keyword_spotting``, ``predict``: training and using keyword spotters.
+* ``optim``, ``surfaces``: optimizers from scratch and 2-D test functions.
+* ``ctc``, ``vocabulary``, ``metrics``, ``asr_train``, ``transcribe``: sequence recognition with CTC.
+* ``checks``: auto-checkers for the exercises.
 """
 
 __version__ = "0.1.0"

@@ -76,12 +76,15 @@ class SpeedPerturbation:
 
 @dataclass
 class Evaluation:
-    """References and hypotheses (as text) and the corpus WER over them."""
+    """References and hypotheses (as text), the corpus WER over them, the mean CTC loss per label,
+    and each utterance's log-probabilities ``(frames, classes)`` and reference labels, in order."""
 
     references: list[str]
     hypotheses: list[str]
     wer: float
     loss: float
+    log_probs: list[torch.Tensor]
+    labels: list[list[int]]
 
 
 @torch.no_grad()
@@ -93,20 +96,31 @@ def evaluate(
     decode: Callable[[torch.Tensor], list[int]] | None = None,
     device: torch.device | str = "cpu",
 ) -> Evaluation:
-    """Decode every utterance (greedy unless ``decode`` maps ``(frames, classes)`` log-probs to
-    labels) and score it; also the mean CTC loss per label."""
+    """Decode every utterance in dataset order (greedy unless ``decode`` maps ``(frames, classes)``
+    log-probs to labels) and score it; also the mean CTC loss per label. Utterances are batched by
+    length: an utterance's outputs can differ slightly from those of the same utterance alone,
+    because convolutions near its end see the batch's padding."""
     model.eval().to(device)
     refs, hyps, loss_sum, label_count = [], [], 0.0, 0
-    for waveforms, lengths, targets, target_lengths in _loader(dataset, batch_size, None):
+    outputs: dict[int, tuple[torch.Tensor, list[int]]] = {}
+    lengths_all = getattr(dataset, "sample_lengths", None) or [len(dataset[i][0]) for i in range(len(dataset))]
+    batches = length_batches(lengths_all, batch_size)
+    loader = DataLoader(dataset, batch_sampler=batches, collate_fn=collate)
+    for indices, (waveforms, lengths, targets, target_lengths) in zip(batches, loader):
         log_probs, frames = model(waveforms.to(device), lengths.to(device))
         log_probs, frames = log_probs.cpu(), frames.cpu()
         loss = F.ctc_loss(log_probs.transpose(0, 1), targets, frames, target_lengths, reduction="sum", zero_infinity=True)
         loss_sum, label_count = loss_sum + loss.item(), label_count + int(target_lengths.sum())
-        for lp, n, y, m in zip(log_probs, frames, targets, target_lengths):
-            labels = ctc.greedy_decode(lp[:n]) if decode is None else decode(lp[:n])
-            refs.append(vocabulary.decode(y[:m].tolist()))
-            hyps.append(vocabulary.decode(labels))
-    return Evaluation(refs, hyps, metrics.wer(refs, hyps), loss_sum / max(label_count, 1))
+        for index, lp, n, y, m in zip(indices, log_probs, frames, targets, target_lengths):
+            outputs[index] = (lp[:n], y[:m].tolist())
+    ordered = [outputs[i] for i in range(len(dataset))]
+    for lp, labels in ordered:
+        refs.append(vocabulary.decode(labels))
+        hyps.append(vocabulary.decode(ctc.greedy_decode(lp) if decode is None else decode(lp)))
+    return Evaluation(
+        refs, hyps, metrics.wer(refs, hyps), loss_sum / max(label_count, 1),
+        [lp for lp, _ in ordered], [labels for _, labels in ordered],
+    )
 
 
 @dataclass
@@ -191,37 +205,49 @@ def train_connected_digits(
     learning_rate: float = 3e-3,
     beam_width: int = 8,
     seed: int = 0,
+    augment: bool = True,
     save: str | None = None,
     cache: str | None = None,
     device: torch.device | str = "cpu",
     model_options: dict | None = None,
     log: Callable[[str], None] | None = print,
-) -> dict:
-    """Train a :class:`~tutorial_utils.models.asr.SpeechRecognizer` on connected FSDD digits and
-    return a JSON-ready summary: test WER with greedy and beam decoding, timings, sizes.
+) -> tuple[torch.nn.Module, History, dict]:
+    """Train a :class:`~tutorial_utils.models.asr.SpeechRecognizer` on connected FSDD digits; return
+    the model, its :class:`History` and a JSON-ready summary: test WER with greedy and beam
+    decoding, timings, sizes.
 
     ``test_speakers=None``: speaker-dependent split, else those speakers are held out.
+    ``augment``: speed perturbation, additive noise (coloured, and background recordings if the
+    data directory has them) and SpecAugment; ``False`` for none.
     ``model_options``: keyword arguments of the recogniser (default: :data:`DIGIT_MODEL`).
     ``cache``: where the rendered utterances go (default: :func:`~tutorial_utils.data.connected_digits.cache_dir`).
     """
     from . import config
-    from .data.connected_digits import connected_digit_splits
+    from .augment import AddNoise, load_noise_recordings
+    from .data.connected_digits import SAMPLE_RATE, connected_digit_splits
     from .models.asr import SpeechRecognizer, save_recognizer
     from .vocabulary import DIGITS
 
     began = time.perf_counter()
     splits = connected_digit_splits(test_speakers, counts=counts, seed=seed, cache=Path(cache) if cache else None)
+    options = dict(model_options or DIGIT_MODEL)
+    noise = None
+    if augment:
+        splits["train"].transform = SpeedPerturbation(seed=seed)
+        noise = AddNoise(snr_db=(10.0, 40.0), p=0.5, recordings=load_noise_recordings(SAMPLE_RATE))
+    else:
+        options["augment"] = None
     torch.manual_seed(seed)
-    model = SpeechRecognizer(len(DIGITS), **(model_options or DIGIT_MODEL))
+    model = SpeechRecognizer(len(DIGITS), **options)
     history = train_ctc(
         model, splits["train"], splits["validation"], DIGITS, epochs=epochs, batch_size=batch_size,
-        learning_rate=learning_rate, seed=seed, device=device, log=log,
+        learning_rate=learning_rate, seed=seed, device=device, waveform_augment=noise, log=log,
     )
     greedy = evaluate(model, splits["test"], DIGITS, device=device)
     beam = evaluate(model, splits["test"], DIGITS, device=device, decode=lambda lp: ctc.beam_decode(lp, beam_width=beam_width))
     if save:
         save_recognizer(model.cpu(), save, vocabulary=list(DIGITS.symbols), word_level=DIGITS.word_level)
-    return {
+    return model, history, {
         "task": "asr",
         "dataset": "connected-fsdd",
         "split": f"speaker-independent:{','.join(test_speakers)}" if test_speakers else "speaker-dependent",
@@ -236,6 +262,7 @@ def train_connected_digits(
         "test_wer_greedy": round(greedy.wer, 4),
         "test_wer_beam": round(beam.wer, 4),
         "beam_width": beam_width,
+        "augment": augment,
         "seed": seed,
         "train_seconds": round(history.seconds[-1], 1),
         "train_cpu_seconds": round(history.cpu_seconds[-1], 1),
@@ -264,12 +291,13 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     split = parser.add_mutually_exclusive_group()
     split.add_argument("--test-speakers", help="comma-separated: speaker-independent split (default: speaker-dependent)")
     split.add_argument("--leave-one-out", action="store_true", help="hold out each speaker in turn; report the mean WER")
-    parser.add_argument("--epochs", type=int, default=config.by_profile(ci=1, cpu=12, gpu=30))
+    parser.add_argument("--epochs", type=int, default=config.by_profile(ci=1, cpu=16, gpu=30))
     parser.add_argument("--utterances", type=int, default=config.by_profile(ci=20, cpu=600, gpu=600),
                         help="training utterances per speaker")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--beam", type=int, default=8, help="beam width of the prefix beam search")
+    parser.add_argument("--no-augment", action="store_true", help="no speed perturbation, noise or SpecAugment")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
     parser.add_argument("--save", help="write the trained model here (for python -m tutorial_utils.transcribe)")
@@ -285,9 +313,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
         folds = [args.test_speakers.split(",") if args.test_speakers else None]
     results = []
     for fold in folds:
-        result = train_connected_digits(
+        _, _, result = train_connected_digits(
             fold, epochs=args.epochs, counts=counts, batch_size=args.batch_size, learning_rate=args.lr,
-            beam_width=args.beam, seed=args.seed, save=args.save, cache=args.cache_dir, device=device, log=lambda s: print(s, file=sys.stderr),
+            beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=args.save, cache=args.cache_dir, device=device, log=lambda s: print(s, file=sys.stderr),
         )
         print(json.dumps(result), flush=True)
         results.append(result)

@@ -1,6 +1,6 @@
-"""Data augmentation for keyword spotting, batched on the device: random time shift, additive noise
-at a chosen signal-to-noise ratio (generated coloured noise or recorded background noise), and
-SpecAugment's frequency and time masks.
+"""Data augmentation for keyword spotting, batched on the device: random time shift, speed
+perturbation, additive noise at a chosen signal-to-noise ratio (generated coloured noise or
+recorded background noise), and SpecAugment's frequency and time masks.
 
 Each augmentation is a function of explicit random choices (testable) and an ``nn.Module`` that
 draws them -- from ``generator`` if given, else from PyTorch's global generator, so that
@@ -21,8 +21,9 @@ from . import config
 from .data.audio import load_audio
 
 __all__ = [
-    "NOISE_EXPONENTS", "AddNoise", "RandomTimeShift", "SpecAugment", "colored_noise", "find_noise_recordings",
-    "load_noise_recordings", "mask_along_axis", "mix_at_snr", "random_mask", "signal_power", "snr_db", "time_shift",
+    "NOISE_EXPONENTS", "AddNoise", "RandomSpeed", "RandomTimeShift", "SpecAugment", "change_speed", "colored_noise",
+    "find_noise_recordings", "load_noise_recordings", "mask_along_axis", "mix_at_snr", "random_mask", "signal_power",
+    "snr_db", "time_shift",
 ]
 
 #: Power spectral density ~ 1 / f**exponent.
@@ -63,6 +64,44 @@ class RandomTimeShift(nn.Module):
             -self.max_shift, self.max_shift + 1, (waveforms.shape[0],), device=waveforms.device, generator=self.generator
         )
         return time_shift(waveforms, shifts)
+
+
+# --- speed ------------------------------------------------------------------------------------
+
+
+def change_speed(waveforms: torch.Tensor, rates: torch.Tensor) -> torch.Tensor:
+    """Play each row of ``(batch, samples)`` ``rates[i]`` times as fast, by linear interpolation:
+    duration scales by ``1 / rate``, pitch and formants by ``rate`` (like a tape played faster), as
+    in speed perturbation. The result keeps the length, centred (zeros where there is no input).
+    No anti-aliasing: above ``rate = 1`` frequencies beyond ``sample_rate / (2 rate)`` fold back."""
+    length = waveforms.shape[-1]
+    centre = (length - 1) / 2
+    t = torch.arange(length, device=waveforms.device, dtype=waveforms.dtype)
+    source = centre + (t - centre) * rates.view(-1, 1).to(waveforms.dtype)  # (batch, samples)
+    left = source.floor().clamp(0, length - 1).long()
+    right = (left + 1).clamp(max=length - 1)
+    fraction = source - left
+    inside = (source >= 0) & (source <= length - 1)
+    mixed = waveforms.gather(-1, left) * (1 - fraction) + waveforms.gather(-1, right) * fraction
+    return mixed * inside
+
+
+class RandomSpeed(nn.Module):
+    """Change the speed of every waveform ``(batch, samples)`` by a factor uniform in ``rates`` =
+    (low, high), see :func:`change_speed` (training mode only)."""
+
+    def __init__(self, rates: tuple[float, float] = (0.9, 1.1), generator: torch.Generator | None = None):
+        super().__init__()
+        self.rates, self.generator = rates, generator
+
+    def extra_repr(self) -> str:
+        return f"rates={self.rates}"
+
+    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rates[0] == self.rates[1] == 1:
+            return waveforms
+        rates = _uniform(*self.rates, waveforms.shape[0], waveforms.device, self.generator)
+        return change_speed(waveforms, rates)
 
 
 # --- noise ------------------------------------------------------------------------------------

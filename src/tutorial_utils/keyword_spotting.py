@@ -23,6 +23,7 @@ from .models import kws_model
 from .train import evaluate, fit, load_checkpoint, make_loader, one_cycle, save_atomically, seed_everything
 
 FSDD_LABELS = tuple(str(digit) for digit in range(10))
+NORMALIZATIONS = ("band", "utterance", None)
 
 
 def fit_clip(waveform: torch.Tensor, length: int) -> torch.Tensor:
@@ -68,23 +69,31 @@ def fsdd_speakers(root: str | Path | None = None) -> list[str]:
 @dataclass
 class FrontEndConfig:
     """Log-Mel front end: ``n_mels`` bands from ``n_fft``-point frames every ``hop_length`` samples
-    (defaults: 32 ms frames, 10 ms hop at 8 kHz). ``normalize``: per utterance, scale the waveform
-    to unit RMS (quiet and loud speakers then sit equally far above the log's floor) and normalise
-    each Mel band to zero mean and unit variance over the frames (CMVN)."""
+    (defaults: 32 ms frames, 10 ms hop at 8 kHz). ``normalize`` (per utterance): ``"band"`` scales the
+    waveform to unit RMS (quiet and loud speakers then sit equally far above the log's floor) and
+    normalises each Mel band to zero mean and unit variance over the frames (CMVN);
+    ``"utterance"`` scales to unit RMS and normalises the whole spectrogram with one mean and one
+    variance (keeping its spectral shape); ``None``: neither."""
 
     sample_rate: int = 8000
     n_fft: int = 256
     hop_length: int = 80
     n_mels: int = 40
-    normalize: bool = True
+    normalize: str | None = "band"
+
+    def __post_init__(self):
+        if self.normalize not in NORMALIZATIONS:
+            raise ValueError(f"normalize must be one of {NORMALIZATIONS}, not {self.normalize!r}")
 
 
 @dataclass
 class AugmentConfig:
-    """Training-time augmentation: a random shift of up to ``time_shift`` seconds; with probability
-    ``noise_p`` noise at an SNR uniform in ``snr_db`` (white, pink, brown, and background recordings
-    if found); SpecAugment masks of up to ``freq_mask`` Mel bands and ``time_mask`` frames."""
+    """Training-time augmentation: a speed change by a factor uniform in ``speed`` ((1, 1): none); a
+    random shift of up to ``time_shift`` seconds; with probability ``noise_p`` noise at an SNR uniform
+    in ``snr_db`` (white, pink, brown, and background recordings if found); SpecAugment masks of up
+    to ``freq_mask`` Mel bands and ``time_mask`` frames."""
 
+    speed: tuple[float, float] = (1.0, 1.0)
     time_shift: float = 0.1
     noise_p: float = 0.8
     snr_db: tuple[float, float] = (5.0, 30.0)
@@ -95,9 +104,9 @@ class AugmentConfig:
 
 
 class FrontEnd(nn.Module):
-    """Waveforms ``(batch, samples)`` -> features ``(batch, n_mels, frames)``: time shift and noise
-    (training only) -> unit RMS -> log-Mel -> CMVN -> SpecAugment (training only); the two
-    normalisations only if ``config.normalize``, augmentation only if ``augmentation`` is given."""
+    """Waveforms ``(batch, samples)`` -> features ``(batch, n_mels, frames)``: speed, time shift and
+    noise (training only) -> unit RMS -> log-Mel -> normalisation (see :class:`FrontEndConfig`) ->
+    SpecAugment (training only); augmentation only if ``augmentation`` is given."""
 
     def __init__(self, config: FrontEndConfig = FrontEndConfig(), augmentation: AugmentConfig | None = None,
                  data_dir: str | Path | None = None):
@@ -107,12 +116,13 @@ class FrontEnd(nn.Module):
         if augmentation is not None:
             recordings = augment.load_noise_recordings(config.sample_rate, data_dir) if augmentation.noise_recordings else []
             self.waveform_augment = nn.Sequential(
+                augment.RandomSpeed(augmentation.speed),
                 augment.RandomTimeShift(round(augmentation.time_shift * config.sample_rate)),
                 augment.AddNoise(augmentation.snr_db, augmentation.noise_p, augmentation.colors, recordings),
             )
         self.log_mel = LogMelSpectrogram(
             sample_rate=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop_length, n_mels=config.n_mels,
-            normalize=config.normalize,
+            normalize=config.normalize == "band",
         )
         self.spec_augment: nn.Module = nn.Identity()
         if augmentation is not None:
@@ -122,7 +132,10 @@ class FrontEnd(nn.Module):
         x = self.waveform_augment(waveforms)
         if self.config.normalize:
             x = x / x.pow(2).mean(dim=-1, keepdim=True).sqrt().clamp(min=1e-8)
-        return self.spec_augment(self.log_mel(x))
+        x = self.log_mel(x)
+        if self.config.normalize == "utterance":
+            x = (x - x.mean(dim=(-2, -1), keepdim=True)) / x.std(dim=(-2, -1), keepdim=True).clamp(min=1e-5)
+        return self.spec_augment(x)
 
 
 def train_spotter(

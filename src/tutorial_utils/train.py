@@ -328,8 +328,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--weight-decay", type=float, default=1e-2)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--augment", default="shift,noise,specaugment",
-                        help="comma-separated augmentations among shift, noise, specaugment; or none")
-    parser.add_argument("--no-normalize", action="store_true", help="no per-utterance normalisation")
+                        help="comma-separated augmentations among speed, shift, noise, specaugment; or none")
+    parser.add_argument("--normalize", choices=["band", "utterance", "none"], default="band",
+                        help="per-utterance normalisation: each Mel band (CMVN), the whole spectrogram, or none")
     parser.add_argument("--train-on-validation", action="store_true", help="train on the validation takes too")
     parser.add_argument("--early-stopping", type=int, metavar="EPOCHS", help="patience on the validation loss")
     parser.add_argument("--seed", type=int, default=0)
@@ -346,23 +347,25 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    augmentations = set() if args.augment == "none" else set(args.augment.split(","))
+    known = {"speed", "shift", "noise", "specaugment"}
+    if augmentations - known:
+        parser.error(f"--augment: unknown {sorted(augmentations - known)}; choose among {sorted(known)} or none")
+    default = AugmentConfig()
+    augmentation = AugmentConfig(
+        speed=(0.9, 1.1) if "speed" in augmentations else (1.0, 1.0),
+        time_shift=default.time_shift if "shift" in augmentations else 0.0,
+        noise_p=default.noise_p if "noise" in augmentations else 0.0,
+        freq_mask=default.freq_mask if "specaugment" in augmentations else 0,
+        time_mask=default.time_mask if "specaugment" in augmentations else 0,
+    )
 
     began, began_cpu = time.perf_counter(), time.process_time()
     device = torch.device(args.device) if args.device else config.device()
     speakers = args.test_speakers.split(",") if args.test_speakers else None
     splits = fsdd_tensors(test_speakers=speakers, limit=args.limit)
     seed_everything(args.seed)
-    front_end_config = FrontEndConfig(normalize=not args.no_normalize)
-    augmentations = set() if args.augment == "none" else set(args.augment.split(","))
-    if augmentations - {"shift", "noise", "specaugment"}:
-        parser.error(f"--augment: unknown {sorted(augmentations - {'shift', 'noise', 'specaugment'})}")
-    default = AugmentConfig()
-    augmentation = AugmentConfig(
-        time_shift=default.time_shift if "shift" in augmentations else 0.0,
-        noise_p=default.noise_p if "noise" in augmentations else 0.0,
-        freq_mask=default.freq_mask if "specaugment" in augmentations else 0,
-        time_mask=default.time_mask if "specaugment" in augmentations else 0,
-    )
+    front_end_config = FrontEndConfig(normalize=None if args.normalize == "none" else args.normalize)
     front_end = FrontEnd(front_end_config, augmentation if augmentations else None)
     model = kws_model(args.model, len(FSDD_LABELS), residual=not args.plain)
     history, test = train_spotter(
@@ -383,7 +386,7 @@ def main(argv: list[str] | None = None) -> dict:
         "model": args.model + ("-plain" if args.plain else ""),
         "augment": sorted(augmentations),
         "label_smoothing": args.label_smoothing,
-        "normalize": not args.no_normalize,
+        "normalize": args.normalize,
         "profile": config.profile(),
         "device": config.device_name(device),
         "epochs": len(history["epoch"]),

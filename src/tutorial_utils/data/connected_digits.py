@@ -105,13 +105,12 @@ def render(
 def cache_dir(candidates: Sequence[Path] | None = None) -> Path:
     """The first writable folder of ``candidates`` (created if needed).
 
-    Default order: ``config.data_dir() / "cache"``, ``~/.cache/resnet-speech-book/cache``, then a
-    folder in the system's temporary directory -- CI's data directory is read-only.
+    Default order: :func:`config.cache_dir` (the user's cache, never the data directory, which may be
+    a read-only shared copy), then a folder in the system's temporary directory.
     """
     if candidates is None:
         candidates = [
-            config.data_dir() / "cache",
-            Path.home() / ".cache" / "resnet-speech-book" / "cache",
+            config.cache_dir(),
             Path(tempfile.gettempdir()) / "resnet-speech-book-cache",
         ]
     for folder in candidates:
