@@ -23,13 +23,14 @@ setup: $(STAMP)
 book: setup
 	$(BIN)/jupyter-book build $(JB_ARGS) -W -n --keep-going
 
-# Two test runs side by side, one core and one torch thread each (small tensors run faster so):
-# the package tests plus every notebook under nbval, and the full book build.
+# The package tests plus every notebook under nbval, then the full book build, one after the other
+# (run side by side on a fresh environment, two kernels compiling librosa's numba code hung), with one
+# torch thread: the tests' tensors are small.
 TEST_ENV := BOOK_PROFILE=ci OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --timeout 1500
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --timeout 900
 
 test: setup
-	$(MAKE) --no-print-directory -j2 -O test-package-and-notebooks test-book
+	$(MAKE) --no-print-directory test-package-and-notebooks test-book
 
 test-package-and-notebooks: setup
 	$(TEST_ENV) $(PYTEST) tests notebooks --nbval-lax -m "not book"

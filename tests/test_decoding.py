@@ -60,7 +60,8 @@ def test_beam_score_is_minus_ctc_loss():
     """With a wide beam, nearly every path of the labelling survives; the beam's sum is a lower bound."""
     log_probs = peaky_log_probs([1, 1, 2], classes=4, noise=2.0)
     best = ctc.prefix_beam_search(log_probs, beam_width=64)[0]
-    loss = ctc.ctc_loss(log_probs.unsqueeze(1), torch.tensor([list(best.labels)]), [len(log_probs)], [len(best.labels)], reduction="none")
+    labels = torch.tensor([list(best.labels)])
+    loss = ctc.ctc_loss(log_probs.unsqueeze(1), labels, [len(log_probs)], [labels.shape[1]], reduction="none")
     assert best.acoustic <= -loss.item() + 1e-12
     assert best.acoustic == pytest.approx(-loss.item(), rel=1e-6)
 

@@ -190,10 +190,11 @@ def train_ctc(
         history.seconds.append(time.perf_counter() - start)
         history.cpu_seconds.append(time.process_time() - cpu_start)
         if log is not None:
-            valid = f" | validation loss {history.validation_loss[-1]:.3f} WER {history.validation_wer[-1]:.2%}" if validation_set is not None else ""
-            log(f"epoch {epoch + 1}/{epochs} | train loss {history.train_loss[-1]:.3f}{valid} | {history.seconds[-1]:.0f} s")
+            line = f"epoch {epoch + 1}/{epochs} | train loss {history.train_loss[-1]:.3f}"
+            if validation_set is not None:
+                line += f" | validation loss {history.validation_loss[-1]:.3f} WER {history.validation_wer[-1]:.2%}"
+            log(f"{line} | {history.seconds[-1]:.0f} s")
     return history
-
 
 
 def train_connected_digits(
@@ -244,7 +245,7 @@ def train_connected_digits(
         learning_rate=learning_rate, seed=seed, device=device, waveform_augment=noise, log=log,
     )
     greedy = evaluate(model, splits["test"], DIGITS, device=device)
-    beam = evaluate(model, splits["test"], DIGITS, device=device, decode=lambda lp: ctc.beam_decode(lp, beam_width=beam_width))
+    beam = [DIGITS.decode(ctc.beam_decode(lp, beam_width=beam_width)) for lp in greedy.log_probs]
     if save:
         save_recognizer(model.cpu(), save, vocabulary=list(DIGITS.symbols), word_level=DIGITS.word_level)
     return model, history, {
@@ -260,7 +261,7 @@ def train_connected_digits(
         "test_words": sum(len(r.split()) for r in greedy.references),
         "validation_wer": round(history.validation_wer[-1], 4),
         "test_wer_greedy": round(greedy.wer, 4),
-        "test_wer_beam": round(beam.wer, 4),
+        "test_wer_beam": round(metrics.wer(greedy.references, beam), 4),
         "beam_width": beam_width,
         "augment": augment,
         "seed": seed,
@@ -315,13 +316,15 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     for fold in folds:
         _, _, result = train_connected_digits(
             fold, epochs=args.epochs, counts=counts, batch_size=args.batch_size, learning_rate=args.lr,
-            beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=args.save, cache=args.cache_dir, device=device, log=lambda s: print(s, file=sys.stderr),
+            beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=args.save, cache=args.cache_dir,
+            device=device, log=lambda line: print(line, file=sys.stderr),
         )
         print(json.dumps(result), flush=True)
         results.append(result)
     if len(folds) > 1:
         mean = {key: round(sum(r[key] for r in results) / len(results), 4) for key in ("test_wer_greedy", "test_wer_beam")}
-        summary = {"task": "asr", "split": "leave-one-speaker-out", "folds": len(results), **{f"mean_{k}": v for k, v in mean.items()}}
+        summary = {"task": "asr", "split": "leave-one-speaker-out", "folds": len(results)}
+        summary.update({f"mean_{key}": value for key, value in mean.items()})
         print(json.dumps(summary), flush=True)
         results.append(summary)
     return results

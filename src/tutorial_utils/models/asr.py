@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..augment import SpecAugment
+from ..features import LogMelSpectrogram
 
 __all__ = [
     "SeparableConv1d",
@@ -52,7 +53,8 @@ class ResidualBlock1d(nn.Module):
         super().__init__()
         layers: list[nn.Module] = []
         for i in range(repeats):
-            layers += [SeparableConv1d(in_channels if i == 0 else out_channels, out_channels, kernel_size), nn.BatchNorm1d(out_channels)]
+            conv = SeparableConv1d(in_channels if i == 0 else out_channels, out_channels, kernel_size)
+            layers += [conv, nn.BatchNorm1d(out_channels)]
             if i < repeats - 1:
                 layers += [nn.ReLU(), nn.Dropout(dropout)]
         self.branch = nn.Sequential(*layers)
@@ -114,8 +116,9 @@ class SpeechRecognizer(nn.Module):
 
     Front end: log-Mel spectrogram (``n_fft``, ``hop_length``, ``n_mels``) normalised per utterance,
     masked by :class:`tutorial_utils.augment.SpecAugment` in training mode (``augment``: its keyword
-    arguments, or ``None`` for none); then :class:`ConvCTC` (``acoustic``: its keyword arguments). ``forward`` also returns the valid output frames of each utterance.
-    ``config`` holds the constructor's arguments, so a checkpoint can rebuild the model.
+    arguments, or ``None`` for none); then :class:`ConvCTC` (``acoustic``: its keyword arguments).
+    ``forward`` also returns the valid output frames of each utterance. ``config`` holds the
+    constructor's arguments, so a checkpoint can rebuild the model.
     """
 
     def __init__(
@@ -129,10 +132,9 @@ class SpeechRecognizer(nn.Module):
         **acoustic,
     ) -> None:
         super().__init__()
-        from ..features import LogMelSpectrogram
-
         self.config = dict(
-            classes=classes, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, augment=augment, **acoustic
+            classes=classes, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
+            augment=augment, **acoustic,
         )
         self.spec_augment = SpecAugment(**augment) if augment is not None else nn.Identity()
         self.sample_rate = sample_rate
