@@ -87,6 +87,7 @@ def test_cli_trains_saves_and_reports(tmp_path, monkeypatch, capsys):
     (result,) = asr_train.main([*args, "--save", str(tmp_path / "m.pt")])
     assert json.loads(capsys.readouterr().out.splitlines()[-1]) == result
     assert result["split"] == "speaker-dependent" and 0 <= result["test_wer_greedy"]
+    assert result["command"].startswith("python -m tutorial_utils.asr_train --epochs 1 ")
     assert (tmp_path / "m.pt").exists()
     with pytest.raises(SystemExit):
         asr_train.main([*args, "--leave-one-out", "--save", str(tmp_path / "m.pt")])
@@ -104,3 +105,12 @@ def test_speed_perturbation_stretches_within_its_range():
     faster = asr_train.SpeedPerturbation((1.25, 1.25))(tone)
     peak = torch.fft.rfft(faster).abs().argmax().item() * 8000 / len(faster)
     assert abs(peak - 625) < 10
+
+
+def test_the_training_command_trains_the_recogniser_with_task_asr(monkeypatch):
+    calls = []
+    monkeypatch.setattr(asr_train, "main", lambda argv: calls.append(argv) or [{"task": "asr"}])
+    from tutorial_utils import train
+
+    assert train.main(["--task", "asr", "--epochs", "3", "--leave-one-out"]) == [{"task": "asr"}]
+    assert calls == [["--epochs", "3", "--leave-one-out"]]

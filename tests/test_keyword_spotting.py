@@ -99,6 +99,7 @@ def test_train_command_prints_a_json_line_and_saves_the_model(trained):
     assert line["profile"] == "ci" and line["epochs"] == 1 and line["test_examples"] == 40
     assert 0 <= line["test_accuracy"] <= 1 and line["samples_per_second"] > 0
     assert {"device", "wall_seconds", "train_seconds", "cpu_seconds", "augment"} <= set(line)
+    assert line["command"].startswith("python -m tutorial_utils.train ") and "--test-speakers theo" in line["command"]
 
 
 @pytest.mark.skipif(not HAS_FSDD, reason="FSDD is not in the data directory")

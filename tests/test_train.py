@@ -176,3 +176,22 @@ def test_early_stopping_restores_the_best_weights():
 def test_early_stopping_needs_validation_data():
     with pytest.raises(ValueError, match="val_loader"):
         train.fit(toy_model(), loaders()[0], epochs=1, early_stopping_patience=1, progress=False)
+
+
+@pytest.mark.parametrize("make_optimizer, cycles", [
+    (lambda p: torch.optim.SGD(p, lr=0.1), False),
+    (lambda p: torch.optim.Adagrad(p, lr=0.1), False),
+    (lambda p: torch.optim.RMSprop(p, lr=0.1), False),
+    (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), True),
+    (lambda p: torch.optim.AdamW(p, lr=0.1), True),
+])
+def test_one_cycle_cycles_momentum_only_where_there_is_some(make_optimizer, cycles):
+    optimizer = make_optimizer(nn.Linear(2, 1).parameters())
+    scheduler = train.one_cycle(0.1)(optimizer, 10)
+    for _ in range(3):
+        optimizer.step()
+        scheduler.step()
+    group = optimizer.param_groups[0]
+    momentum = group["betas"][0] if "betas" in group else group.get("momentum", 0.0)
+    assert (momentum != 0.0) == cycles
+    assert scheduler.cycle_momentum == cycles

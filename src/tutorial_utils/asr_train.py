@@ -284,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     print one JSON line of results per run (with ``--leave-one-out``: per held-out speaker, then the mean)."""
     import argparse
     import json
+    import shlex
 
     from . import config
     from .data import list_fsdd
@@ -312,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
         folds = [[s] for s in sorted({r.speaker for r in list_fsdd()})]
     else:
         folds = [args.test_speakers.split(",") if args.test_speakers else None]
+    command = shlex.join(["python", "-m", "tutorial_utils.asr_train", *(sys.argv[1:] if argv is None else argv)])
     results = []
     for fold in folds:
         _, _, result = train_connected_digits(
@@ -319,11 +321,13 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
             beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=args.save, cache=args.cache_dir,
             device=device, log=lambda line: print(line, file=sys.stderr),
         )
+        result = {"command": command, **result}
         print(json.dumps(result), flush=True)
         results.append(result)
     if len(folds) > 1:
         mean = {key: round(sum(r[key] for r in results) / len(results), 4) for key in ("test_wer_greedy", "test_wer_beam")}
-        summary = {"task": "asr", "split": "leave-one-speaker-out", "folds": len(results)}
+        summary = {"command": command, "task": "asr", "split": "leave-one-speaker-out", "folds": len(results),
+                   "profile": results[0]["profile"], "device": results[0]["device"]}
         summary.update({f"mean_{key}": value for key, value in mean.items()})
         print(json.dumps(summary), flush=True)
         results.append(summary)

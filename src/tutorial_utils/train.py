@@ -106,10 +106,17 @@ def evaluate(
 
 
 def one_cycle(max_lr: float) -> Scheduler:
-    """A scheduler factory for :func:`fit`: warm up for 20 % of the steps, then anneal (cosine)."""
-    return lambda optimizer, total_steps: torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=0.2
-    )
+    """A scheduler factory for :func:`fit`: warm up for 20 % of the steps, then anneal (cosine).
+    Momentum (or Adam's beta1) is cycled against the learning rate only if the optimizer has some:
+    plain SGD, AdaGrad and RMSprop keep theirs at zero."""
+
+    def make(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LRScheduler:
+        has_momentum = "betas" in optimizer.defaults or optimizer.defaults.get("momentum", 0) > 0
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=0.2, cycle_momentum=has_momentum
+        )
+
+    return make
 
 
 def _rng_state(loader: DataLoader) -> dict:
@@ -306,10 +313,13 @@ def fit(
     return history
 
 
-def main(argv: list[str] | None = None) -> dict:
-    """``python -m tutorial_utils.train``: train a keyword spotter and print a JSON line of results."""
+def main(argv: list[str] | None = None) -> dict | list[dict]:
+    """``python -m tutorial_utils.train``: train a keyword spotter (or, with ``--task asr``, the CTC
+    recogniser of :mod:`tutorial_utils.asr_train`) and print a JSON line of results."""
     import argparse
     import json
+    import shlex
+    import sys
 
     from . import config
     from .keyword_spotting import (
@@ -317,7 +327,18 @@ def main(argv: list[str] | None = None) -> dict:
     )
     from .models import KWS_MODELS, kws_model
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    task = argparse.ArgumentParser(add_help=False)
+    task.add_argument("--task", choices=["kws", "asr"], default="kws")
+    known, rest = task.parse_known_args(argv)
+    if known.task == "asr":  # the CTC recogniser of chapter 9 on connected digits
+        from .asr_train import main as train_recognizer
+
+        return train_recognizer(rest)
+
     parser = argparse.ArgumentParser(prog="python -m tutorial_utils.train", description=main.__doc__)
+    parser.add_argument("--task", choices=["kws", "asr"], default="kws",
+                        help="kws: keyword spotter (these options); asr: CTC recogniser (see --task asr --help)")
     parser.add_argument("--dataset", choices=["fsdd"], default="fsdd")
     parser.add_argument("--model", choices=list(KWS_MODELS), default="res8")
     parser.add_argument("--plain", action="store_true", help="no shortcuts: the plain CNN of the same shape")
@@ -327,10 +348,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--weight-decay", type=float, default=1e-2)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
-    parser.add_argument("--augment", default="shift,noise,specaugment",
+    parser.add_argument("--augment", default="speed,shift,noise,specaugment",
                         help="comma-separated augmentations among speed, shift, noise, specaugment; or none")
-    parser.add_argument("--normalize", choices=["band", "utterance", "none"], default="band",
-                        help="per-utterance normalisation: each Mel band (CMVN), the whole spectrogram, or none")
+    parser.add_argument("--normalize", choices=["utterance", "band", "none"], default="utterance",
+                        help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), or none")
     parser.add_argument("--train-on-validation", action="store_true", help="train on the validation takes too")
     parser.add_argument("--early-stopping", type=int, metavar="EPOCHS", help="patience on the validation loss")
     parser.add_argument("--seed", type=int, default=0)
@@ -353,7 +374,7 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--augment: unknown {sorted(augmentations - known)}; choose among {sorted(known)} or none")
     default = AugmentConfig()
     augmentation = AugmentConfig(
-        speed=(0.9, 1.1) if "speed" in augmentations else (1.0, 1.0),
+        speed=default.speed if "speed" in augmentations else (1.0, 1.0),
         time_shift=default.time_shift if "shift" in augmentations else 0.0,
         noise_p=default.noise_p if "noise" in augmentations else 0.0,
         freq_mask=default.freq_mask if "specaugment" in augmentations else 0,
@@ -381,6 +402,7 @@ def main(argv: list[str] | None = None) -> dict:
         save_spotter(args.save, model, args.model, not args.plain, FSDD_LABELS, front_end_config, splits["test"][0].shape[1])
     train_seconds = sum(history["epoch_seconds"])
     result = {
+        "command": shlex.join(["python", "-m", "tutorial_utils.train", *argv]),
         "dataset": args.dataset,
         "split": f"speaker-independent:{','.join(speakers)}" if speakers else "official",
         "model": args.model + ("-plain" if args.plain else ""),
