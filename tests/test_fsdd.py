@@ -21,6 +21,7 @@ from tutorial_utils.data import (
     ensure_fsdd,
     fsdd_manifest,
     list_fsdd,
+    load_fsdd_features,
     load_fsdd_tensors,
     split_fsdd,
 )
@@ -165,6 +166,15 @@ def test_load_fsdd_tensors(tmp_path):
     assert digits.tolist() == [3, 8, 0] and digits.dtype == torch.int64
     empty, none = load_fsdd_tensors([], length=1000)
     assert empty.shape == (0, 1000) and none.shape == (0,)
+
+
+def test_load_fsdd_features_transforms_the_batch_without_gradients(tmp_path):
+    write_recordings(tmp_path, {"3_ann_0.wav": 600, "8_ann_1.wav": 900})
+    weight = torch.randn(1000, 5, requires_grad=True)
+    features, digits = load_fsdd_features(list_fsdd(tmp_path), lambda w: w @ weight, length=1000)
+    waveforms, _ = load_fsdd_tensors(list_fsdd(tmp_path), length=1000)
+    assert torch.equal(features, waveforms @ weight.detach()) and not features.requires_grad
+    assert digits.tolist() == [3, 8]
 
 
 @pytest.mark.skipif(not (SHARED / "fsdd" / "recordings").is_dir(), reason="the shared FSDD copy is not here")

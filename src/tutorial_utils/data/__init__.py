@@ -3,7 +3,7 @@
 * :mod:`.audio`: ``load_audio`` (soundfile, optional resampling) and ``fix_length``.
 * :mod:`.download`: ``download_file`` (streamed, verified, atomic) and checksum manifests.
 * :mod:`.fsdd`: the Free Spoken Digit Dataset -- ``ensure_fsdd``, ``list_fsdd``, ``split_fsdd``,
-  ``FsddDataset``, ``load_fsdd_tensors``.
+  ``FsddDataset``, ``load_fsdd_tensors``, ``load_fsdd_features``.
 * :mod:`.speech_commands`: Speech Commands v0.02 for keyword spotting, ``SpeechCommandsKWS``.
 * :mod:`.connected_digits`: strings of FSDD digits for sequence recognition.
 * :mod:`.librispeech`: LibriSpeech audiobook speech with character labels.
@@ -20,6 +20,7 @@ from .fsdd import (
     ensure_fsdd,
     fsdd_manifest,
     list_fsdd,
+    load_fsdd_features,
     load_fsdd_tensors,
     split_fsdd,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "fsdd_manifest",
     "list_fsdd",
     "load_audio",
+    "load_fsdd_features",
     "load_fsdd_tensors",
     "read_sha256sums",
     "sha256sum",

@@ -305,3 +305,17 @@ def load_fsdd_tensors(
         return torch.zeros(0, length), torch.zeros(0, dtype=torch.long)
     waveforms, digits = zip(*(dataset[i] for i in range(len(dataset))))
     return torch.stack(waveforms), torch.tensor(digits)
+
+
+def load_fsdd_features(
+    recordings: Sequence[FsddRecording],
+    transform: Callable[[torch.Tensor], torch.Tensor],
+    length: int = 8000,
+    sample_rate: int = SAMPLE_RATE,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`load_fsdd_tensors`, then ``transform`` (e.g. a ``LogMelSpectrogram``) applied to the
+    whole batch without gradients: ``(features (n, ...), digits (n,))``, computed once and kept in
+    memory, so that training never touches the audio again."""
+    waveforms, digits = load_fsdd_tensors(recordings, length, sample_rate)
+    with torch.no_grad():
+        return transform(waveforms), digits
