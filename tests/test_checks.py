@@ -341,3 +341,77 @@ def test_adam_step_reports_stubs_wrong_returns_and_infinities(capsys):
     assert "must return three tensors" in capsys.readouterr().out
     assert not checks.check_adam_step(adam_step_variant(first_step=2))  # step 1 divides by 1 - beta**0 = 0
     assert "NaN or infinite" in capsys.readouterr().out
+
+
+# -- precision_recall (chapter 7) --------------------------------------------------------------------
+
+
+def solution_precision_recall(matrix):
+    """The solution shown in chapter 7's dropdown."""
+    correct = matrix.diagonal().double()
+    return correct / matrix.sum(dim=0), correct / matrix.sum(dim=1)
+
+
+def test_precision_recall_accepts_the_solution_which_equals_sklearn(capsys):
+    import numpy as np
+    from sklearn.metrics import precision_recall_fscore_support
+
+    assert checks.check_precision_recall(solution_precision_recall)
+    assert "✓ precision_recall: correct" in capsys.readouterr().out
+    labels, predictions = torch.tensor([0, 0, 1, 1, 1, 2, 2, 0]), torch.tensor([0, 1, 1, 1, 2, 2, 0, 0])
+    matrix = torch.bincount(labels * 3 + predictions, minlength=9).reshape(3, 3)
+    precision, recall, _, _ = precision_recall_fscore_support(labels.numpy(), predictions.numpy())
+    assert torch.allclose(torch.stack(solution_precision_recall(matrix)), torch.from_numpy(np.stack([precision, recall])))
+
+
+def test_precision_recall_names_common_mistakes(capsys):
+    def swapped(matrix):
+        return solution_precision_recall(matrix)[::-1]
+
+    def over_total(matrix):
+        return matrix.diagonal() / matrix.sum(), matrix.diagonal() / matrix.sum()
+
+    assert not checks.check_precision_recall(swapped)
+    assert "swapped" in capsys.readouterr().out
+    assert not checks.check_precision_recall(over_total)
+    assert "total number" in capsys.readouterr().out
+    assert not checks.check_precision_recall(lambda matrix: matrix.diagonal())
+    assert "two tensors" in capsys.readouterr().out
+    assert not checks.check_precision_recall(stub)
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+# -- rounding to a float format's mantissa (chapter 6) ------------------------------------------------
+
+
+def solution_round_to_mantissa(x, bits):
+    mantissa, exponent = torch.frexp(x)  # x = mantissa * 2**exponent, 0.5 <= |mantissa| < 1
+    steps = 2.0 ** (bits + 1)  # the leading 1 plus `bits` stored bits
+    return torch.ldexp(torch.round(mantissa * steps) / steps, exponent)
+
+
+def test_round_to_mantissa_accepts_the_solution_which_equals_torchs_casts(capsys):
+    assert checks.check_round_to_mantissa(solution_round_to_mantissa)
+    assert "✓ round_to_mantissa: correct" in capsys.readouterr().out
+    x = (torch.randn(1000, generator=torch.Generator().manual_seed(1)) * 30).double()  # exact in float32
+    assert torch.equal(solution_round_to_mantissa(x, 7), x.float().to(torch.bfloat16).double())
+    assert torch.equal(solution_round_to_mantissa(x, 10), x.float().to(torch.float16).double())
+    assert torch.equal(solution_round_to_mantissa(x, 23), x)
+
+
+def test_round_to_mantissa_names_common_mistakes(capsys):
+    def truncating(x, bits):
+        mantissa, exponent = torch.frexp(x)
+        return torch.ldexp(torch.trunc(mantissa * 2.0 ** (bits + 1)) / 2.0 ** (bits + 1), exponent)
+
+    def without_the_hidden_bit(x, bits):
+        return solution_round_to_mantissa(x, bits - 1)
+
+    assert not checks.check_round_to_mantissa(truncating)
+    assert "truncated" in capsys.readouterr().out
+    assert not checks.check_round_to_mantissa(without_the_hidden_bit)
+    assert "one mantissa bit too few" in capsys.readouterr().out
+    assert not checks.check_round_to_mantissa(lambda x, bits: x.float())
+    assert "different values" in capsys.readouterr().out
+    assert not checks.check_round_to_mantissa(stub)
+    assert "not implemented yet" in capsys.readouterr().out

@@ -85,3 +85,33 @@ def test_plot_filterbank_draws_one_line_per_filter():
     assert ax.get_xlim() == (0, 4000) and ax.get_xlabel() == "frequency (Hz)" and ax.get_ylabel() == "weight"
     assert np.allclose(ax.get_lines()[0].get_xdata()[[0, -1]], [0, 4000])
     assert ax.get_title() == "20 Mel filters"
+
+
+def test_plot_confusion_matrix_writes_counts_and_names_axes():
+    matrix = torch.tensor([[5, 1, 0], [0, 4, 2], [0, 0, 6]])
+    ax = plots.plot_confusion_matrix(matrix, labels=["a", "b", "c"], title="cm")
+    assert ax.get_xlabel() == "predicted" and ax.get_ylabel() == "true" and ax.get_title() == "cm"
+    assert sorted(t.get_text() for t in ax.texts) == sorted(["5", "1", "4", "2", "6"])  # zeros are left blank
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert np.array_equal(ax.get_images()[0].get_array(), matrix.numpy())
+    with pytest.raises(ValueError, match="square"):
+        plots.plot_confusion_matrix(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="2 labels for 3 classes"):
+        plots.plot_confusion_matrix(matrix, labels=["a", "b"])
+
+
+def test_plot_posteriors_over_time_shares_time_and_marks_segments_and_detections():
+    from tutorial_utils.streaming import Detection, Segment
+
+    times = torch.arange(20) * 0.1 + 0.5
+    posteriors = torch.rand(20, 3).softmax(-1)
+    top, bottom = plots.plot_posteriors_over_time(
+        torch.zeros(2 * SAMPLE_RATE), SAMPLE_RATE, times, posteriors, segments=[Segment(0.5, 0.9, 2)],
+        labels=["zero", "one", "two"], detections=[Detection(0.7, 2, 0.9)], threshold=0.8)
+    assert top.get_shared_x_axes().joined(top, bottom)
+    assert bottom.get_xlabel() == "time (s)" and bottom.get_ylabel() == "posterior"
+    assert [t.get_text() for t in top.texts] == ["two"] and [t.get_text() for t in bottom.texts] == ["two"]
+    assert len(bottom.patches) == 1 and len(top.patches) == 1  # the shaded segment in both panels
+    assert [t.get_text() for t in bottom.get_legend().get_texts()] == ["zero", "one", "two"]
+    with pytest.raises(ValueError, match="19 times for 20 windows"):
+        plots.plot_posteriors_over_time(torch.zeros(800), SAMPLE_RATE, times[:19], posteriors)

@@ -9,6 +9,10 @@ One module per idea, mirroring the chapters:
 * ``layers``, ``losses``, ``init``, ``diagnostics``: a ResNet's parts from scratch and how to inspect them.
 * ``models``: depth-experiment CNNs, the seed post's ResNet (fixed), Tang & Lin's KWS ResNets, a CTC model.
 * ``train``, ``augment``, ``keyword_spotting``, ``predict``: training and using keyword spotters.
+* ``benchmark``, ``distributed``: measuring throughput honestly; data-parallel training (DDP).
+* ``evaluation``, ``streaming``: accuracy with confidence intervals, confusion matrices; spotting
+  keywords in a long recording.
+* ``measured``: the full-length results the authors measured with the command-line entries.
 * ``optim``, ``surfaces``: optimizers from scratch and 2-D test functions.
 * ``ctc``, ``vocabulary``, ``metrics``, ``asr_train``, ``transcribe``: sequence recognition with CTC.
 * ``checks``: auto-checkers for the exercises.

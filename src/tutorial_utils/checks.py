@@ -431,3 +431,82 @@ def check_adam_step(student_fn: Callable[..., tuple[torch.Tensor, torch.Tensor, 
         return None
 
     return _verdict("adam_step", student_fn, find_problem)
+
+
+# -- precision and recall from a confusion matrix (chapter 7) ---------------------------------------
+
+from . import evaluation  # noqa: E402  (appended section)
+
+
+def check_precision_recall(student_fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]) -> bool:
+    """Check ``student_fn(matrix) -> (precision, recall)``, each ``(classes,)``, for a confusion matrix
+    ``(classes, classes)`` whose rows are the true classes and columns the predictions."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(7)
+        for classes in (2, 4, 10):
+            matrix = torch.randint(1, 9, (classes, classes), generator=generator) + 20 * torch.eye(classes, dtype=torch.long)
+            reference = evaluation.per_class_metrics(matrix)
+            result = fn(matrix.clone())
+            if not (isinstance(result, (tuple, list)) and len(result) == 2):
+                return f"{_called(fn, 'matrix')} must return two tensors (precision, recall), got {type(result).__name__}"
+            diagonal = matrix.diagonal().double()
+            variants = {
+                "precision and recall are swapped: rows are true classes, so recall divides by row sums":
+                    reference["recall"],
+                "you divided by the total number of examples, not by a row or column sum":
+                    diagonal / matrix.sum(),
+            }
+            call = f"{getattr(fn, '__name__', 'your function')}(matrix) for {classes} classes"
+            problem = _compare(f"precision from {call}", result[0], reference["precision"], atol=1e-6, variants=variants)
+            variants["precision and recall are swapped: rows are true classes, so recall divides by row sums"] = \
+                reference["precision"]
+            problem = problem or _compare(f"recall from {call}", result[1], reference["recall"], atol=1e-6,
+                                          variants=variants)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("precision_recall", student_fn, find_problem)
+
+
+# -- rounding to a float format's mantissa (chapter 6) ------------------------------------------------
+
+
+def _round_to_mantissa(x: torch.Tensor, bits: int, rounding: Callable = torch.round) -> torch.Tensor:
+    """``x`` (float64) rounded to ``bits`` stored mantissa bits, to nearest, ties to even."""
+    mantissa, exponent = torch.frexp(x)  # x = mantissa * 2**exponent, 0.5 <= |mantissa| < 1
+    scale = 2.0 ** (bits + 1)
+    return torch.ldexp(rounding(mantissa * scale) / scale, exponent)
+
+
+def check_round_to_mantissa(student_fn: Callable[[torch.Tensor, int], torch.Tensor]) -> bool:
+    """Check ``student_fn(x, bits)``: float64 ``x`` rounded to nearest (ties to even) with ``bits``
+    stored mantissa bits -- 7 is bfloat16, 10 float16, 23 float32 -- within their normal range."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(6)
+        n = 500
+        signs = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+        powers = torch.exp2(torch.randint(-6, 9, (n,), generator=generator).double())
+        x = (signs * (1 + torch.rand(n, generator=generator, dtype=torch.float64)) * powers).float().double()
+        for bits, name in ((7, "bfloat16"), (10, "float16"), (23, "float32")):
+            ties = torch.tensor([1 + 2.0 ** -(bits + 1), 1 + 3 * 2.0 ** -(bits + 1), -(2 + 2.0 ** -bits)], dtype=torch.float64)
+            values = torch.cat([x, ties])
+            reference = _round_to_mantissa(values, bits)
+            problem = _compare(f"{_called(fn, 'x', bits)} ({name})", fn(values.clone(), bits), reference, atol=0.0,
+                               variants={
+                                   "you truncated (rounded towards zero) instead of rounding to nearest":
+                                       _round_to_mantissa(values, bits, torch.trunc),
+                                   "you rounded halfway cases away from zero; IEEE rounds ties to even":
+                                       _round_to_mantissa(values, bits, lambda v: torch.sign(v) * torch.floor(v.abs() + 0.5)),
+                                   "you kept one mantissa bit too many: the leading 1 is not stored":
+                                       _round_to_mantissa(values, bits + 1),
+                                   "you kept one mantissa bit too few: the leading 1 is not stored":
+                                       _round_to_mantissa(values, bits - 1),
+                               })
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("round_to_mantissa", student_fn, find_problem)

@@ -44,16 +44,24 @@ def load_clips(paths: Sequence[str | Path], sample_rate: int, length: int) -> to
     return torch.stack(clips) if clips else torch.zeros(0, length)
 
 
+def fsdd_recordings(
+    test_speakers: Sequence[str] | None = None, root: str | Path | None = None, limit: int | None = None,
+) -> dict[str, list[FsddRecording]]:
+    """FSDD's ``train``/``validation``/``test`` recordings (see :func:`tutorial_utils.data.split_fsdd`).
+    ``limit``: at most that many per split, evenly spread over it (for quick tests)."""
+    splits = split_fsdd(list_fsdd(root), test_speakers=test_speakers)
+    if limit is not None:
+        splits = {name: [rs[i * len(rs) // limit] for i in range(min(limit, len(rs)))] for name, rs in splits.items()}
+    return splits
+
+
 def fsdd_tensors(
     test_speakers: Sequence[str] | None = None, length: int = 8000, root: str | Path | None = None,
     limit: int | None = None,
 ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """FSDD's ``train``/``validation``/``test`` splits (see :func:`tutorial_utils.data.split_fsdd`) as
-    ``(waveforms (n, length), digits (n,))`` at 8 kHz, each clip centred by :func:`fit_clip`.
-    ``limit``: at most that many clips per split, evenly spread over it (for quick tests)."""
-    splits = split_fsdd(list_fsdd(root), test_speakers=test_speakers)
-    if limit is not None:
-        splits = {name: [rs[i * len(rs) // limit] for i in range(min(limit, len(rs)))] for name, rs in splits.items()}
+    """The splits of :func:`fsdd_recordings`, in the same order, as ``(waveforms (n, length),
+    digits (n,))`` at 8 kHz, each clip centred by :func:`fit_clip`."""
+    splits = fsdd_recordings(test_speakers, root, limit)
     return {
         name: (load_clips([r.path for r in recordings], 8000, length), torch.tensor([r.digit for r in recordings]))
         for name, recordings in splits.items()

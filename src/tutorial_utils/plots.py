@@ -1,10 +1,15 @@
-"""Plots that every chapter uses: waveforms, spectrograms and filterbanks (matplotlib).
+"""Plots that every chapter uses: waveforms, spectrograms, filterbanks, confusion matrices and
+posteriors over time (matplotlib).
 
 Each function draws into ``ax`` (a new figure if ``None``) and returns the Axes, so that callers
-can add titles, lines or limits. Tensors may live on any device and may require grad.
+can add titles, lines or limits (``plot_posteriors_over_time`` makes its own two-panel figure and
+returns both Axes). Tensors may live on any device and may require grad.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -94,3 +99,73 @@ def plot_filterbank(
     ax.set(xlabel="frequency (Hz)", ylabel="weight")
     ax.set_title(title if title is not None else f"{weights.shape[1]} Mel filters")
     return ax
+
+
+def plot_confusion_matrix(
+    matrix: torch.Tensor | np.ndarray,
+    labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Show a ``(classes, classes)`` confusion matrix (rows: true class, columns: predicted) as an
+    image with each nonzero count written in its cell; ``labels`` name the classes (default 0, 1, ...)."""
+    counts = _to_numpy(matrix, 2, "matrix")
+    if counts.shape[0] != counts.shape[1]:
+        raise ValueError(f"matrix must be square, got shape {tuple(counts.shape)}.")
+    classes = counts.shape[0]
+    labels = [str(i) for i in range(classes)] if labels is None else list(labels)
+    if len(labels) != classes:
+        raise ValueError(f"{len(labels)} labels for {classes} classes.")
+    ax = _axes(ax, (5, 4.5))
+    ax.imshow(counts, cmap="Blues", interpolation="nearest")
+    for (row, col), count in np.ndenumerate(counts):
+        if count:
+            dark = count > counts.max() / 2
+            ax.text(col, row, f"{count:g}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    ax.set_xticks(range(classes), labels)
+    ax.set_yticks(range(classes), labels)
+    ax.set(xlabel="predicted", ylabel="true")
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def plot_posteriors_over_time(
+    waveform: torch.Tensor | np.ndarray,
+    sample_rate: int,
+    times: torch.Tensor | np.ndarray,
+    posteriors: torch.Tensor | np.ndarray,
+    segments: Sequence[Any] = (),
+    labels: Sequence[str] | None = None,
+    detections: Sequence[Any] = (),
+    threshold: float | None = None,
+) -> tuple[Axes, Axes]:
+    """The waveform above the class posteriors ``(windows, classes)`` at window times ``(windows,)``
+    seconds, on a shared time axis. ``segments`` (objects with ``start``, ``end``, ``label``, e.g.
+    :class:`tutorial_utils.streaming.Segment`) are shaded and named in both panels; ``detections``
+    (``time``, ``label``) are marked on the posteriors; ``threshold`` is drawn as a dashed line."""
+    probabilities = _to_numpy(posteriors, 2, "posteriors")
+    window_times = _to_numpy(times, 1, "times")
+    if len(window_times) != len(probabilities):
+        raise ValueError(f"{len(window_times)} times for {len(probabilities)} windows of posteriors.")
+    names = [str(i) for i in range(probabilities.shape[1])] if labels is None else list(labels)
+    colors = plt.get_cmap("tab10")
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 4.5), sharex=True, height_ratios=(1, 1.4))
+    plot_waveform(waveform, sample_rate, ax=top)
+    top.set_xlabel("")
+    for segment in segments:
+        for ax in (top, bottom):
+            ax.axvspan(segment.start, segment.end, color="0.85", zorder=0)
+        top.text((segment.start + segment.end) / 2, 1.02, names[segment.label], transform=top.get_xaxis_transform(),
+                 ha="center", va="bottom")
+    for k, name in enumerate(names):
+        bottom.plot(window_times, probabilities[:, k], color=colors(k % 10), linewidth=1.2, label=name)
+    for detection in detections:
+        bottom.plot(detection.time, 1.04, "v", color=colors(detection.label % 10), clip_on=False)
+        bottom.text(detection.time, 1.1, names[detection.label], ha="center", va="bottom",
+                    color=colors(detection.label % 10))
+    if threshold is not None:
+        bottom.axhline(threshold, color="0.3", linestyle="--", linewidth=0.8)
+    bottom.set(xlabel="time (s)", ylabel="posterior", ylim=(0, 1.2))
+    bottom.legend(ncol=min(len(names), 10), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
+    return top, bottom
