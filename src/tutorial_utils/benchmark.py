@@ -30,7 +30,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from .keyword_spotting import FrontEnd, FrontEndConfig, load_clips
-from .train import autocast_dtype
+from .train import autocast_dtype, backward_and_step
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -191,14 +191,7 @@ def training_step(
             inputs = inputs.unsqueeze(1).contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=dtype) if dtype else nullcontext():
             loss = F.cross_entropy(forward(inputs).float(), labels)
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
+        backward_and_step(loss, optimizer, scaler)
         return loss.detach()
 
     return step

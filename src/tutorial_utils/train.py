@@ -90,6 +90,21 @@ def predict(
     return torch.cat(all_logits), torch.cat(all_labels)
 
 
+def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer,
+                      scaler: torch.amp.GradScaler | None = None) -> None:
+    """Clear the gradients, backpropagate ``loss`` and step: with a float16 ``scaler``, the loss is
+    scaled up before ``backward`` (so that small gradients do not underflow) and the gradients are
+    unscaled, and the step skipped if any is inf or NaN, by ``scaler.step``."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+
+
 def evaluate(
     model: nn.Module,
     loader: DataLoader,
@@ -254,14 +269,7 @@ def fit(
             with torch.autocast(device.type, dtype=dtype) if dtype else nullcontext():
                 logits = forward(x)
                 loss = loss_fn(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                loss.backward()
-                optimizer.step()
+            backward_and_step(loss, optimizer, scaler)
             if schedule is not None:
                 schedule.step()
             loss_sum += loss.detach() * len(y)
