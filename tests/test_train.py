@@ -195,3 +195,10 @@ def test_one_cycle_cycles_momentum_only_where_there_is_some(make_optimizer, cycl
     momentum = group["betas"][0] if "betas" in group else group.get("momentum", 0.0)
     assert (momentum != 0.0) == cycles
     assert scheduler.cycle_momentum == cycles
+
+
+@pytest.mark.parametrize("capability, dtype", [((7, 5), torch.float16), ((8, 0), torch.bfloat16), ((9, 0), torch.bfloat16)])
+def test_cuda_uses_bfloat16_only_where_the_gpu_computes_it_natively(monkeypatch, capability, dtype):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert train.autocast_dtype(torch.device("cuda")) == dtype
+    assert train.autocast_dtype(torch.device("cuda"), amp=False) is None

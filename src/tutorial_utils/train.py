@@ -38,12 +38,14 @@ def seed_everything(seed: int) -> None:
 
 
 def autocast_dtype(device: torch.device, amp: bool | str = "auto") -> torch.dtype | None:
-    """The mixed-precision type for ``device``: on CUDA bfloat16 where supported, else float16;
-    ``None`` (full float32) on other devices unless ``amp=True`` (then bfloat16), or if ``amp=False``."""
+    """The mixed-precision type for ``device``: on CUDA bfloat16 where the GPU computes it natively
+    (compute capability 8.0, Ampere, or newer), else float16 (e.g. Colab's T4, which would only
+    emulate bfloat16, slowly); ``None`` (full float32) on other devices unless ``amp=True`` (then
+    bfloat16), or if ``amp=False``."""
     if amp is False:
         return None
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
     return torch.bfloat16 if amp is True else None
 
 
