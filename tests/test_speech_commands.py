@@ -132,3 +132,20 @@ def test_35_words_rejects_a_word_outside_the_dataset(fake_root):
         SpeechCommandsKWS(fake_root, task="35")
     kws = SpeechCommandsKWS(fake_root, task="12", silence_fraction=0)
     assert Counter(kws.labels[t] for t in kws.targets)["_unknown_"] == 4  # cat, dog, bed and hello
+
+
+def test_the_training_command_trains_and_saves_a_12_class_spotter(fake_root, monkeypatch, tmp_path):
+    from tutorial_utils import train
+    from tutorial_utils.keyword_spotting import load_spotter
+
+    monkeypatch.setenv("BOOK_DATA_DIR", str(fake_root))
+    monkeypatch.setenv("BOOK_PROFILE", "ci")
+    args = ["--dataset", "speech-commands-12", "--model", "res8-narrow", "--epochs", "1", "--quiet", "--workers", "0"]
+    result = train.main([*args, "--augment", "none", "--save", str(tmp_path / "sc.pt")])
+    assert result["dataset"] == "speech-commands-12" and result["classes"] == 12
+    assert result["test_examples"] == len(SpeechCommandsKWS(fake_root, subset="testing", unknown_fraction=0.1))
+    _, front_end, saved = load_spotter(tmp_path / "sc.pt")
+    assert saved["labels"] == list(KWS12_WORDS + ("_silence_", "_unknown_")) and saved["length"] == 16000
+    assert front_end.config.sample_rate == 16000 and front_end(torch.zeros(2, 16000)).shape == (2, 40, 101)
+    with pytest.raises(SystemExit):
+        train.main([*args, "--test-speakers", "aaaa1111"])

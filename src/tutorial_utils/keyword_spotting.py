@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.data import TensorDataset
+from torch.utils.data import ConcatDataset, Dataset, TensorDataset
 
 from . import augment
 from .data import FsddRecording, list_fsdd, load_audio, split_fsdd
@@ -146,10 +146,20 @@ class FrontEnd(nn.Module):
         return self.spec_augment(x)
 
 
+#: A split: waveforms ``(n, samples)`` and labels ``(n,)`` held in memory (FSDD), or a dataset of
+#: ``(waveform (samples,), label)`` pairs read from disk as needed (Speech Commands).
+Split = tuple[torch.Tensor, torch.Tensor] | Dataset
+
+
+def as_dataset(split: Split) -> Dataset:
+    """A :data:`Split` as a dataset."""
+    return split if isinstance(split, Dataset) else TensorDataset(*split)
+
+
 def train_spotter(
     model: nn.Module,
     front_end: FrontEnd,
-    splits: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    splits: dict[str, Split],
     *,
     epochs: int,
     batch_size: int = 64,
@@ -158,27 +168,29 @@ def train_spotter(
     train_on_validation: bool = False,
     seed: int = 0,
     device: torch.device | str | None = None,
+    workers: int = 0,
     **fit_options,
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
     """Train ``model`` on ``splits["train"]`` (plus ``"validation"`` if ``train_on_validation``, else
     validate on it) with AdamW and a one-cycle schedule peaking at ``lr``, the ``front_end``
     computing features on the device; return the history and the test set's loss and accuracy.
+    ``workers``: DataLoader processes (worth it for datasets read from disk, not for tensors).
     ``fit_options`` go to :func:`tutorial_utils.train.fit`."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    train_x, train_y = splits["train"]
+    train_set = as_dataset(splits["train"])
     if train_on_validation:
-        train_x, train_y = torch.cat([train_x, splits["validation"][0]]), torch.cat([train_y, splits["validation"][1]])
+        train_set = ConcatDataset([train_set, as_dataset(splits["validation"])])
 
-    def loader(x: torch.Tensor, y: torch.Tensor, shuffle: bool):
-        return make_loader(TensorDataset(x, y), batch_size, shuffle=shuffle, device=device)
+    def loader(dataset: Dataset, shuffle: bool):
+        return make_loader(dataset, batch_size, shuffle=shuffle, device=device, workers=workers)
 
     seed_everything(seed)
     history = fit(
-        model, loader(train_x, train_y, True), epochs=epochs, lr=lr, scheduler=one_cycle(lr),
-        val_loader=None if train_on_validation else loader(*splits["validation"], False),
+        model, loader(train_set, True), epochs=epochs, lr=lr, scheduler=one_cycle(lr),
+        val_loader=None if train_on_validation else loader(as_dataset(splits["validation"]), False),
         features=front_end, device=device, label_smoothing=label_smoothing, seed=seed, **fit_options,
     )
-    return history, evaluate(model, loader(*splits["test"], False), front_end, device)
+    return history, evaluate(model, loader(as_dataset(splits["test"]), False), front_end, device)
 
 
 def save_spotter(path: str | Path, model: nn.Module, model_name: str, residual: bool, labels: Sequence[str],

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 Scheduler = Callable[[torch.optim.Optimizer, int], torch.optim.lr_scheduler.LRScheduler]
@@ -332,8 +332,9 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     import sys
 
     from . import config
+    from .data import SpeechCommandsKWS
     from .keyword_spotting import (
-        FSDD_LABELS, AugmentConfig, FrontEnd, FrontEndConfig, fsdd_tensors, save_spotter, train_spotter,
+        FSDD_LABELS, AugmentConfig, FrontEnd, FrontEndConfig, as_dataset, fsdd_tensors, save_spotter, train_spotter,
     )
     from .models import KWS_MODELS, kws_model
 
@@ -349,10 +350,12 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     parser = argparse.ArgumentParser(prog="python -m tutorial_utils.train", description=main.__doc__)
     parser.add_argument("--task", choices=["kws", "asr"], default="kws",
                         help="kws: keyword spotter (these options); asr: CTC recogniser (see --task asr --help)")
-    parser.add_argument("--dataset", choices=["fsdd"], default="fsdd")
+    parser.add_argument("--dataset", choices=["fsdd", "speech-commands-12", "speech-commands-35"], default="fsdd",
+                        help="FSDD digits (8 kHz), or Speech Commands v0.02 (16 kHz): 12 classes or all 35 words")
+    parser.add_argument("--download", action="store_true", help="fetch Speech Commands (2.3 GB) if it is absent")
     parser.add_argument("--model", choices=list(KWS_MODELS), default="res8")
     parser.add_argument("--plain", action="store_true", help="no shortcuts: the plain CNN of the same shape")
-    parser.add_argument("--test-speakers", help="comma-separated: speaker-independent split (default: official split)")
+    parser.add_argument("--test-speakers", help="FSDD: comma-separated held-out speakers (default: official split)")
     parser.add_argument("--epochs", type=int, default=config.by_profile(ci=1, cpu=40, gpu=60))
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
@@ -374,8 +377,11 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--save", help="write the trained spotter here (for python -m tutorial_utils.predict)")
     parser.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: its own choice)")
     parser.add_argument("--limit", type=int, help="at most this many clips per split (quick tests)")
+    parser.add_argument("--workers", type=int, help="DataLoader processes (default: 0 for FSDD, held in memory; 4 otherwise)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    if args.test_speakers and args.dataset != "fsdd":
+        parser.error("--test-speakers selects FSDD speakers; Speech Commands has its own speaker-independent split")
     if args.threads:
         torch.set_num_threads(args.threads)
     augmentations = set() if args.augment == "none" else set(args.augment.split(","))
@@ -394,27 +400,42 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     began, began_cpu = time.perf_counter(), time.process_time()
     device = torch.device(args.device) if args.device else config.device()
     speakers = args.test_speakers.split(",") if args.test_speakers else None
-    splits = fsdd_tensors(test_speakers=speakers, limit=args.limit)
+    normalize = None if args.normalize == "none" else args.normalize
+    if args.dataset == "fsdd":
+        splits, labels, length = fsdd_tensors(test_speakers=speakers, limit=args.limit), FSDD_LABELS, 8000
+        front_end_config = FrontEndConfig(normalize=normalize)
+    else:  # Speech Commands: 16 kHz, 30 ms frames every 10 ms, as in Tang & Lin (2018)
+        subsets = {"train": "training", "validation": "validation", "test": "testing"}
+        task = args.dataset.rsplit("-", 1)[1]
+        splits = {name: SpeechCommandsKWS(subset=subset, task=task, download=args.download, unknown_fraction=0.1)
+                  for name, subset in subsets.items()}
+        labels, length = splits["train"].labels, 16000
+        if args.limit:
+            splits = {name: Subset(data, range(0, len(data), max(1, len(data) // args.limit))[: args.limit])
+                      for name, data in splits.items()}
+        front_end_config = FrontEndConfig(sample_rate=16000, n_fft=480, hop_length=160, normalize=normalize)
+    workers = args.workers if args.workers is not None else (0 if args.dataset == "fsdd" else 4)
     seed_everything(args.seed)
-    front_end_config = FrontEndConfig(normalize=None if args.normalize == "none" else args.normalize)
     front_end = FrontEnd(front_end_config, augmentation if augmentations else None)
-    model = kws_model(args.model, len(FSDD_LABELS), residual=not args.plain)
+    model = kws_model(args.model, len(labels), residual=not args.plain)
     history, test = train_spotter(
         model, front_end, splits, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
         train_on_validation=args.train_on_validation, seed=args.seed, device=device,
         amp={"auto": "auto", "on": True, "off": False}[args.amp], compile=args.compile,
         channels_last=args.channels_last, checkpoint_path=args.checkpoint, resume=args.resume,
-        early_stopping_patience=args.early_stopping, progress=not args.quiet,
+        early_stopping_patience=args.early_stopping, progress=not args.quiet, workers=workers,
     )
-    train_examples = len(splits["train"][1]) + (len(splits["validation"][1]) if args.train_on_validation else 0)
+    sizes = {name: len(as_dataset(split)) for name, split in splits.items()}
+    train_examples = sizes["train"] + (sizes["validation"] if args.train_on_validation else 0)
     if args.save:
-        save_spotter(args.save, model, args.model, not args.plain, FSDD_LABELS, front_end_config, splits["test"][0].shape[1])
+        save_spotter(args.save, model, args.model, not args.plain, labels, front_end_config, length)
     train_seconds = sum(history["epoch_seconds"])
     result = {
         "command": shlex.join(["python", "-m", "tutorial_utils.train", *argv]),
         "dataset": args.dataset,
         "split": f"speaker-independent:{','.join(speakers)}" if speakers else "official",
+        "classes": len(labels),
         "model": args.model + ("-plain" if args.plain else ""),
         "augment": sorted(augmentations),
         "label_smoothing": args.label_smoothing,
@@ -423,7 +444,7 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
         "device": config.device_name(device),
         "epochs": len(history["epoch"]),
         "train_examples": train_examples,
-        "test_examples": len(splits["test"][1]),
+        "test_examples": sizes["test"],
         "test_accuracy": round(test["accuracy"], 4),
         "val_accuracy": round(history["val_acc"][-1], 4) if "val_acc" in history else None,
         "seed": args.seed,
