@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -14,7 +15,7 @@ from tutorial_utils import config
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-SETUP_LINE = f'%pip install -q "tutorial_utils @ git+{config.REPOSITORY_URL}"'
+SETUP_LINE = f'%pip install -q "tutorial_utils[book] @ git+{config.REPOSITORY_URL}"'
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -80,3 +81,27 @@ def test_book_config_points_at_the_same_repository():
     book = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())
     assert book["repository"]["url"] == config.REPOSITORY_URL
     assert book["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+
+
+#: Import names whose distribution is called differently on PyPI.
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "IPython": "ipython", "PIL": "pillow"}
+
+
+def test_colab_installs_every_package_the_notebooks_import():
+    """The setup cell installs ``tutorial_utils[book]``: its dependencies and the ``book`` extra must
+    cover every third-party module a chapter imports, or the chapter fails on Colab."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = project["dependencies"] + project["optional-dependencies"]["book"]
+    installed = {re.split(r"[<>=!\[ ;]", name)[0].lower() for name in names} | {"tutorial_utils"}
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            for module in re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", cell.source, flags=re.M):
+                if module in sys.stdlib_module_names or module == "__future__":
+                    continue
+                assert DISTRIBUTIONS.get(module, module).lower() in installed, (
+                    f"{path.name} imports {module}, which tutorial_utils[book] does not install"
+                )
