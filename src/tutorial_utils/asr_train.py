@@ -49,9 +49,13 @@ def length_batches(lengths: Sequence[int], batch_size: int, generator: torch.Gen
     return batches
 
 
+def _sample_lengths(dataset: Dataset) -> list[int]:
+    """Each utterance's length in samples (from the dataset's ``sample_lengths`` if it keeps them)."""
+    return getattr(dataset, "sample_lengths", None) or [len(dataset[i][0]) for i in range(len(dataset))]
+
+
 def _loader(dataset: Dataset, batch_size: int, generator: torch.Generator | None, workers: int = 0) -> DataLoader:
-    lengths = getattr(dataset, "sample_lengths", None) or [len(dataset[i][0]) for i in range(len(dataset))]
-    batches = length_batches(lengths, batch_size, generator)
+    batches = length_batches(_sample_lengths(dataset), batch_size, generator)
     return DataLoader(dataset, batch_sampler=batches, collate_fn=collate, num_workers=workers)
 
 
@@ -103,8 +107,7 @@ def evaluate(
     model.eval().to(device)
     refs, hyps, loss_sum, label_count = [], [], 0.0, 0
     outputs: dict[int, tuple[torch.Tensor, list[int]]] = {}
-    lengths_all = getattr(dataset, "sample_lengths", None) or [len(dataset[i][0]) for i in range(len(dataset))]
-    batches = length_batches(lengths_all, batch_size)
+    batches = length_batches(_sample_lengths(dataset), batch_size)
     loader = DataLoader(dataset, batch_sampler=batches, collate_fn=collate)
     for indices, (waveforms, lengths, targets, target_lengths) in zip(batches, loader):
         log_probs, frames = model(waveforms.to(device), lengths.to(device))

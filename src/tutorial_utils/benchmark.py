@@ -29,8 +29,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from .keyword_spotting import FrontEnd, FrontEndConfig, load_clips
-from .train import autocast_dtype, backward_and_step
+from .keyword_spotting import FrontEnd, FrontEndConfig, fsdd_recordings, load_clips
+from .train import autocast_dtype, backward_and_step, make_loader
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -131,9 +131,7 @@ class WavFeatureDataset(Dataset):
 def naive_loader(dataset: WavFeatureDataset, batch_size: int, workers: int = 0,
                  device: torch.device | str | None = None) -> DataLoader:
     """Shuffled full batches of ``dataset`` from ``workers`` processes (pinned memory for a GPU)."""
-    pin = device is not None and torch.device(device).type == "cuda"
-    return DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True, num_workers=workers,
-                      pin_memory=pin, persistent_workers=workers > 0)
+    return make_loader(dataset, batch_size, shuffle=True, device=device, workers=workers, drop_last=True)
 
 
 def device_batches(waveforms: torch.Tensor, labels: torch.Tensor, batch_size: int,
@@ -264,7 +262,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
     import sys
 
     from . import config
-    from .data import list_fsdd, split_fsdd
     from .models import KWS_MODELS, kws_model
     from .train import seed_everything
 
@@ -288,10 +285,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else config.device()
-    recordings = split_fsdd(list_fsdd())["train"]
-    limit = args.limit or config.by_profile(ci=48, cpu=None, gpu=None)
-    if limit:
-        recordings = [recordings[i * len(recordings) // limit] for i in range(min(limit, len(recordings)))]
+    recordings = fsdd_recordings(limit=args.limit or config.by_profile(ci=48, cpu=None, gpu=None))["train"]
 
     def make_model() -> nn.Module:
         seed_everything(args.seed)

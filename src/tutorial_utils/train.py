@@ -50,7 +50,8 @@ def autocast_dtype(device: torch.device, amp: bool | str = "auto") -> torch.dtyp
 
 
 def make_loader(
-    dataset: Dataset, batch_size: int, *, shuffle: bool, device: torch.device | str | None = None, workers: int = 0
+    dataset: Dataset, batch_size: int, *, shuffle: bool, device: torch.device | str | None = None, workers: int = 0,
+    drop_last: bool = False,
 ) -> DataLoader:
     """A DataLoader with pinned memory when the batches go to a GPU, and ``workers`` processes
     (kept alive between epochs). Shuffling draws from PyTorch's global generator, so
@@ -58,7 +59,7 @@ def make_loader(
     pin = torch.device(device).type == "cuda" if device is not None else False
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
-        pin_memory=pin, persistent_workers=workers > 0,
+        pin_memory=pin, persistent_workers=workers > 0, drop_last=drop_last,
     )
 
 
