@@ -1,20 +1,25 @@
 # Two commands on a fresh machine:
-#   make book   set everything up (virtual environment, packages, tutorial_utils, Jupyter kernel)
-#               and build the book into build/_build/html (profile from BOOK_PROFILE, default cpu)
+#   make book   set everything up (virtual environment from the lock, tutorial_utils, Jupyter kernel)
+#               and build the book into build/_build/html (profile from BOOK_PROFILE, else the machine's)
 #   make test   set up the same way if needed, then run every test in the ci profile
+# Maintenance:
+#   make lock         re-resolve requirements.in (and the compatibility stacks) into hashed lock files
+#   make colab        write the Colab/Jupyter editions of the chapters into notebooks/colab/
+#   make test-compat  the package tests and every notebook on the readers' other stacks (compat/)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KERNEL := resnet-speech-book
 JB_ARGS := . --config book/_config.yml --toc book/_toc.yml --path-output build
+PIP_INSTALL := -m pip install --quiet --disable-pip-version-check --no-input
 
-.PHONY: setup book test test-package-and-notebooks test-book lab strip clean
+.PHONY: setup book test test-package-and-notebooks test-book test-compat lock colab lab strip clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python $(PIP_INSTALL) --require-hashes -r requirements.txt
+	$(BIN)/python $(PIP_INSTALL) --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --user --name $(KERNEL) --display-name "Python (resnet-speech-book)"
 	touch $(STAMP)
 
@@ -33,16 +38,36 @@ test: setup
 	$(MAKE) --no-print-directory test-package-and-notebooks test-book
 
 test-package-and-notebooks: setup
-	$(TEST_ENV) $(PYTEST) tests notebooks --nbval-lax -m "not book"
+	$(TEST_ENV) $(PYTEST) tests notebooks/[0-9]*.ipynb --nbval-lax -m "not book"
 
 test-book: setup
 	$(TEST_ENV) $(PYTEST) tests/test_book.py
+
+# The readers' other stacks, each in its own environment from its own lock (compat/NAME.txt, for the
+# Python named beside it): the package is installed from a wheel, as Colab installs it, and the
+# package tests and every notebook run in the ci profile (see compat/run).
+COMPAT_STACKS := colab-2026-08:3.13 oldest-2026-01:3.12
+
+test-compat: setup
+	rm -rf build/wheel && $(BIN)/python -m build --wheel --no-isolation --outdir build/wheel . > /dev/null
+	compat/run build/wheel/tutorial_utils-*.whl $(COMPAT_STACKS)
+
+UV_COMPILE := $(BIN)/uv pip compile --quiet --no-python-downloads --generate-hashes --custom-compile-command "make lock"
+
+lock: setup
+	$(UV_COMPILE) requirements.in --universal --python-version 3.11 -o requirements.txt
+	set -e; for stack in $(COMPAT_STACKS); do name=$${stack%%:*}; \
+	  $(UV_COMPILE) pyproject.toml compat/$$name.in --extra book --python-version $${stack##*:} \
+	    --python-platform x86_64-manylinux_2_28 -o compat/$$name.txt; done
+
+colab: setup
+	$(BIN)/python book/colab_edition.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
 
 strip:
-	$(BIN)/python tests/strip_outputs.py notebooks/*.ipynb
+	$(BIN)/python tests/strip_outputs.py notebooks/[0-9]*.ipynb
 
 clean:
 	rm -rf build

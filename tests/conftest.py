@@ -15,3 +15,16 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--lock",
+        default=str(Path(__file__).parents[1] / "requirements.txt"),
+        help="the lock file the installed environment must equal (default: requirements.txt)",
+    )
+
+
+@pytest.fixture(scope="session")
+def lock_file(request: pytest.FixtureRequest) -> Path:
+    return Path(request.config.getoption("--lock"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 pytestmark = pytest.mark.book
 
@@ -44,7 +44,9 @@ def test_chapter_has_figures_and_no_errors(html, notebook):
     assert figures, f"{notebook.name}: no figure in the built page"
     # (the bare word "Traceback" appears in the Pygments CSS that displayed code carries)
     assert "Traceback (most recent call last)" not in page and 'class="output traceback' not in page
-    assert "colab.research.google.com/github/" in page, "launch button to Colab missing"
+    assert f"colab.research.google.com/github/resnet-speech/resnet-speech-book/blob/main/notebooks/colab/{notebook.name}" in page, (
+        "the Colab launch button must open the chapter's Colab edition"
+    )
     assert "profile=ci" in page, "the page must say which profile produced it"
 
 

@@ -8,9 +8,26 @@ import torch
 from tutorial_utils import config
 
 
-def test_profile_defaults_to_cpu(monkeypatch):
-    monkeypatch.delenv(config.PROFILE_VARIABLE, raising=False)
+@pytest.mark.parametrize("cuda, expected", [(True, "gpu"), (False, "cpu")])
+@pytest.mark.parametrize("unset", ["missing", "empty"])
+def test_unset_profile_follows_the_machine(monkeypatch, cuda, expected, unset):
+    if unset == "missing":
+        monkeypatch.delenv(config.PROFILE_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(config.PROFILE_VARIABLE, " ")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(config, "device_name", lambda dev=None: "a test device")
+    assert config.profile() == expected
+    assert "chosen by this machine" in config.describe()
+    assert f"%env {config.PROFILE_VARIABLE}=" in config.describe()
+
+
+def test_a_set_profile_wins_over_the_machine(monkeypatch):
+    monkeypatch.setenv(config.PROFILE_VARIABLE, "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(config, "device_name", lambda dev=None: "a test device")
     assert config.profile() == "cpu"
+    assert f"set by {config.PROFILE_VARIABLE}" in config.describe()
 
 
 @pytest.mark.parametrize("name", config.PROFILES)

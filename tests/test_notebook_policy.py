@@ -14,7 +14,7 @@ from strip_outputs import is_checked, strip
 from tutorial_utils import config
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SETUP_LINE = f'%pip install -q "tutorial_utils[book] @ git+{config.REPOSITORY_URL}"'
 
 

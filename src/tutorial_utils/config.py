@@ -2,8 +2,9 @@
 
 Two variables steer every chapter:
 
-* ``BOOK_PROFILE`` -- ``ci`` (seconds per notebook, for tests), ``cpu`` (default: a laptop
-  finishes each chapter in minutes) or ``gpu`` (full-size data and models).
+* ``BOOK_PROFILE`` -- ``ci`` (seconds per notebook, for tests), ``cpu`` (a laptop finishes each
+  chapter in minutes) or ``gpu`` (full-size data and models). Unset, the machine chooses: ``gpu``
+  where CUDA is available (a Colab GPU runtime, say), ``cpu`` anywhere else.
 * ``BOOK_DATA_DIR`` -- where datasets are found or downloaded to
   (default: ``$XDG_CACHE_HOME/resnet-speech-book`` or ``~/.cache/resnet-speech-book``).
 """
@@ -20,7 +21,6 @@ import torch
 PROFILE_VARIABLE = "BOOK_PROFILE"
 DATA_DIR_VARIABLE = "BOOK_DATA_DIR"
 PROFILES = ("ci", "cpu", "gpu")
-DEFAULT_PROFILE = "cpu"
 
 #: The project's repository; notebooks' Colab setup cells and the book's launch buttons use it.
 REPOSITORY_URL = "https://github.com/resnet-speech/resnet-speech-book"
@@ -28,9 +28,21 @@ REPOSITORY_URL = "https://github.com/resnet-speech/resnet-speech-book"
 T = TypeVar("T")
 
 
+def machine_profile() -> str:
+    """The profile the machine calls for when ``BOOK_PROFILE`` is unset: ``gpu`` with CUDA, else ``cpu``."""
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
+def profile_is_chosen_by_the_machine() -> bool:
+    """True when ``BOOK_PROFILE`` is unset or empty, so that :func:`machine_profile` decides."""
+    return not os.environ.get(PROFILE_VARIABLE, "").strip()
+
+
 def profile() -> str:
-    """The run profile named by ``BOOK_PROFILE`` (``ci``, ``cpu`` or ``gpu``; default ``cpu``)."""
-    name = os.environ.get(PROFILE_VARIABLE, DEFAULT_PROFILE).strip().lower() or DEFAULT_PROFILE
+    """The run profile: ``BOOK_PROFILE`` (``ci``, ``cpu`` or ``gpu``) or, unset, :func:`machine_profile`."""
+    if profile_is_chosen_by_the_machine():
+        return machine_profile()
+    name = os.environ[PROFILE_VARIABLE].strip().lower()
     if name not in PROFILES:
         raise ValueError(
             f"{PROFILE_VARIABLE}={name!r} is not a run profile; use one of {', '.join(PROFILES)}."
@@ -84,5 +96,18 @@ def device_name(dev: torch.device | None = None) -> str:
 
 
 def describe() -> str:
-    """One line saying what produced a notebook's outputs: profile, device, torch version."""
-    return f"profile={profile()} | device={device_name()} | torch {torch.__version__}"
+    """What produced a notebook's outputs (profile, device, torch version) and how to change the profile.
+
+    The first line is ``profile=… | device=… | torch …``; the second says who chose the profile
+    and how to pick another one from inside a notebook.
+    """
+    chosen = (
+        f"chosen by this machine ({'CUDA' if torch.cuda.is_available() else 'no CUDA'}), {PROFILE_VARIABLE} is unset"
+        if profile_is_chosen_by_the_machine()
+        else f"set by {PROFILE_VARIABLE}"
+    )
+    return (
+        f"profile={profile()} | device={device_name()} | torch {torch.__version__}\n"
+        f"The profile was {chosen}. To change it, run `%env {PROFILE_VARIABLE}=ci` (or cpu, gpu) "
+        "and run the notebook again from the top."
+    )
