@@ -127,7 +127,9 @@ def convert_markdown(text: str, exercises: dict, targets: dict, bibliography: Bi
             label = re.search(r"^:label:\s*(\S+)", match["options"], re.MULTILINE)
             number, title = exercises[label[1]] if label else (0, match["argument"].strip())
             anchor = f'<a id="{label[1]}"></a>' if label else ""
-            return f"{anchor}**{_title(number, title)}.**\n\n{body}"
+            heading = _title(number, title)
+            heading += "" if heading[-1] in ".?!" else "."
+            return f"{anchor}**{heading}**\n\n{body}"
         number, title = exercises.get(match["argument"].strip(), (0, ""))
         summary = f"Solution to {_title(number, title)}" if number else "Solution"
         return f"<details>\n<summary>{summary} (click to open)</summary>\n\n{body}\n\n</details>"

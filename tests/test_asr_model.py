@@ -6,13 +6,12 @@ import pytest
 import torch
 import torchinfo
 
+from tutorial_utils.training.checkpoint import load_recogniser, save_recogniser
 from tutorial_utils.models.asr import (
     ConvCTC,
     ResidualBlock1d,
     SeparableConv1d,
     SpeechRecognizer,
-    load_recognizer,
-    save_recognizer,
 )
 
 
@@ -63,8 +62,8 @@ def test_augmentation_only_in_training_mode():
 
 def test_save_and_load_round_trip(tmp_path):
     model = SpeechRecognizer(11, channels=16, kernels=(5, 7), augment=dict(freq_masks=1, time_mask_param=5)).eval()
-    save_recognizer(model, tmp_path / "m.pt", vocabulary=["-", "a"], word_level=True)
-    loaded, checkpoint = load_recognizer(tmp_path / "m.pt")
+    save_recogniser(tmp_path / "m.pt", model, vocabulary=["-", "a"], word_level=True)
+    loaded, checkpoint = load_recogniser(tmp_path / "m.pt")
     x = torch.randn(1, 3000)
     torch.testing.assert_close(loaded(x)[0], model(x)[0])
     assert checkpoint["vocabulary"] == ["-", "a"] and not loaded.training

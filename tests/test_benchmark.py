@@ -3,38 +3,40 @@
 from __future__ import annotations
 
 import json
-import time
+from types import SimpleNamespace
 
 import pytest
 import torch
 
-from tutorial_utils import benchmark
+from tutorial_utils.cli import benchmark as benchmark_command
+from tutorial_utils.training import benchmark
 from tutorial_utils.data import list_fsdd
-from tutorial_utils.keyword_spotting import FrontEnd, FrontEndConfig, load_clips
+from tutorial_utils.data import load_clips
+from tutorial_utils.front_end import FrontEnd, FrontEndConfig
 
 
-def test_warmup_steps_are_excluded_and_phases_are_split():
-    """Warm-up steps sleep 0.2 s, timed ones 0.01 s; each batch takes 0.005 s to fetch."""
+def test_warmup_steps_are_excluded_and_phases_are_split(monkeypatch):
+    """On a fake clock (no sleeping, so no dependence on the machine's load): warm-up steps take
+    0.5 s, timed ones 0.125 s, and each batch takes 0.0625 s to fetch (exact binary fractions)."""
+    now = [0.0]
+    monkeypatch.setattr(benchmark, "time", SimpleNamespace(perf_counter=lambda: now[0]))
     calls = []
 
     def step(batch):
-        time.sleep(0.2 if len(calls) < 2 else 0.01)
+        now[0] += 0.5 if len(calls) < 2 else 0.125
         calls.append(len(batch))
 
     def batches():
         while True:
-            time.sleep(0.005)
+            now[0] += 0.0625
             yield torch.zeros(4, 3)
 
     result = benchmark.measure_throughput(step, batches(), warmup=2, steps=10)
     assert result.steps == 10 and result.samples == 40 and len(calls) == 12
-    assert result.warmup_seconds >= 0.4
-    # sleep never undershoots; a busy machine may overshoot. With the warm-up included the
-    # rate would be 40 / 0.55 s = 73/s, far below the bound.
-    assert 40 / 0.15 * 0.5 < result.samples_per_second <= 40 / 0.15 * 1.02
-    assert 0.1 <= result.compute_seconds < 0.2
-    assert 0.05 <= result.data_seconds < 0.1
-    assert result.data_seconds + result.compute_seconds <= result.seconds
+    assert result.warmup_seconds == 2 * (0.0625 + 0.5)
+    assert result.data_seconds == 10 * 0.0625 and result.compute_seconds == 10 * 0.125
+    assert result.seconds == 10 * (0.0625 + 0.125)
+    assert result.samples_per_second == 40 / 1.875  # with the warm-up included: 48 / 3 s = 16/s
 
 
 def test_measures_until_the_batches_run_out_and_needs_some():
@@ -78,7 +80,7 @@ def test_training_step_lowers_the_loss_and_returns_it_without_syncing():
 
 def test_cli_prints_one_json_line_per_configuration(monkeypatch, capsys):
     monkeypatch.setenv("BOOK_PROFILE", "ci")
-    records = benchmark.main(["--batch-size", "4", "--steps", "1", "--warmup", "1", "--limit", "8", "--model", "res8-narrow"])
+    records = benchmark_command.main(["--batch-size", "4", "--steps", "1", "--warmup", "1", "--limit", "8", "--model", "res8-narrow"])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines == records and [r["config"] for r in records] == ["naive", "optimised"]
     for record in records:
@@ -90,4 +92,4 @@ def test_cli_prints_one_json_line_per_configuration(monkeypatch, capsys):
 def test_cli_rejects_an_unknown_configuration(monkeypatch):
     monkeypatch.setenv("BOOK_PROFILE", "ci")
     with pytest.raises(SystemExit):
-        benchmark.main(["--configs", "naive,turbo"])
+        benchmark_command.main(["--configs", "naive,turbo"])

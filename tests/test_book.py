@@ -1,4 +1,5 @@
-"""The book builds from the notebooks, executing them, with Sphinx warnings as errors."""
+"""The book builds from the notebooks, executing them, with Sphinx warnings as errors; the only
+execution of the notebooks in `make test`, so the checked cells' outputs are compared here too."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
+
+import checked_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -17,7 +21,8 @@ pytestmark = pytest.mark.book
 
 
 @pytest.fixture(scope="module")
-def html(tmp_path_factory) -> Path:
+def build(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The one execution of every notebook in the test run: the build's output folder and result."""
     out = tmp_path_factory.mktemp("book")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [
@@ -26,8 +31,28 @@ def html(tmp_path_factory) -> Path:
     ]
     env = {**os.environ, "BOOK_PROFILE": "ci"}
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
+    return out / "_build", result
+
+
+@pytest.fixture(scope="module")
+def html(build) -> Path:
+    built, result = build
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
-    return out / "_build" / "html"
+    return built / "html"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_checked_outputs_equal_the_stored_ones(build, notebook):
+    """What nbval --nbval-lax checked, on the notebook as the build executed it (MyST-NB writes it
+    to _build/jupyter_execute/): the cells whose first line is ``# NBVAL_CHECK_OUTPUT`` print what
+    the committed notebook stores (tests/checked_outputs.py). Runs even when the build failed for
+    another reason, as long as the chapter was executed."""
+    built, result = build
+    executed = built / "jupyter_execute" / "notebooks" / notebook.name
+    assert executed.is_file(), f"the build wrote no executed {notebook.name}:\n" + result.stderr[-3000:]
+    problems = checked_outputs.differences(
+        nbformat.read(notebook, as_version=4), nbformat.read(executed, as_version=4), notebook.name)
+    assert not problems, "checked outputs differ from the committed ones:\n\n" + "\n\n".join(problems)
 
 
 def test_front_and_back_matter_are_built(html):

@@ -8,7 +8,8 @@ import math
 import torch
 import torchaudio
 
-from tutorial_utils import checks, features
+from tutorial_utils import features
+from tutorial_utils.book import checks
 
 
 def stub(*args):

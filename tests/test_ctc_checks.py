@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from tutorial_utils import checks
+from tutorial_utils.book import checks
 
 
 def greedy_solution(log_probs):

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DistributedSampler
 
-from tutorial_utils import distributed
+from tutorial_utils.training import distributed
+from tutorial_utils.training.checkpoint import load_checkpoint
 
 WORLD_SIZE, BATCH_SIZE, EPOCHS, LR = 2, 8, 2, 0.1
 
@@ -38,7 +39,7 @@ def torchrun(tmp_path, sync: str) -> tuple[dict, dict]:
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(lines) == 1, f"only rank 0 prints: {result.stdout}"
-    return json.loads(lines[0]), torch.load(saved, weights_only=True)
+    return json.loads(lines[0]), load_checkpoint(saved, "weights")["state_dict"]
 
 
 def single_process_reference() -> dict:

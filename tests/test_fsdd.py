@@ -130,14 +130,16 @@ def test_speaker_independent_split():
         split_fsdd(recordings, test_speakers=[])
 
 
-def test_dataset_pads_crops_resamples_and_labels(tmp_path):
+def test_dataset_centres_crops_resamples_and_labels(tmp_path):
     manifest = write_recordings(tmp_path, {"3_ann_0.wav": 6000, "8_ann_1.wav": 9000})
     recordings = list_fsdd(tmp_path)
     assert len(manifest) == 2
     data = FsddDataset(recordings, length=8000)
     (short, digit_short), (long, digit_long) = data[0], data[1]
     assert (digit_short, digit_long) == (3, 8) and short.shape == long.shape == (8000,) and short.dtype == torch.float32
-    assert torch.allclose(short[:6000], torch.tensor(0.2), atol=1e-4) and (short[6000:] == 0).all()
+    # the book's clip policy: a short recording is centred between zeros
+    assert torch.allclose(short[1000:7000], torch.tensor(0.2), atol=1e-4)
+    assert (short[:1000] == 0).all() and (short[7000:] == 0).all()
     assert torch.allclose(long, torch.tensor(0.45), atol=1e-4)
     wide, _ = FsddDataset(recordings, length=16000, sample_rate=16000)[1]
     assert wide.shape == (16000,) and abs(wide[4000:12000].mean().item() - 0.45) < 1e-3
@@ -153,7 +155,7 @@ def test_cache_decodes_once_and_transform_runs_every_time(tmp_path, monkeypatch)
     data = FsddDataset(recordings, length=1000, cache=True, transform=lambda w: calls.append(1) or -w)
     for _ in range(3):
         waveform, _ = data[0]
-    assert len(decoded) == 1 and len(calls) == 3 and waveform[0].item() == pytest.approx(-0.2, abs=1e-4)
+    assert len(decoded) == 1 and len(calls) == 3 and waveform[100].item() == pytest.approx(-0.2, abs=1e-4)
     for _ in range(2):
         FsddDataset(recordings, length=1000)[0]
     assert len(decoded) == 3

@@ -101,7 +101,7 @@ def test_plot_confusion_matrix_writes_counts_and_names_axes():
 
 
 def test_plot_posteriors_over_time_shares_time_and_marks_segments_and_detections():
-    from tutorial_utils.streaming import Detection, Segment
+    from tutorial_utils.evaluation.streaming import Detection, Segment
 
     times = torch.arange(20) * 0.1 + 0.5
     posteriors = torch.rand(20, 3).softmax(-1)

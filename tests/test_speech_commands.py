@@ -63,9 +63,11 @@ def test_35_words_follow_the_dataset_lists(fake_root, subset):
         waveform, label = data[i]
         assert waveform.shape == (16000,) and waveform.dtype == torch.float32 and label == data.targets[i]
         expected = level(data.labels[label])
-        assert torch.allclose(waveform[:12000], torch.tensor(expected), atol=1e-4)
-        if data.labels[label] == "no":
-            assert (waveform[12000:] == 0).all()  # padded at the end
+        if data.labels[label] == "no":  # 12,000 samples, centred between zeros by the clip policy
+            assert torch.allclose(waveform[2000:14000], torch.tensor(expected), atol=1e-4)
+            assert (waveform[:2000] == 0).all() and (waveform[14000:] == 0).all()
+        else:
+            assert torch.allclose(waveform, torch.tensor(expected), atol=1e-4)
 
 
 def test_12_classes_with_unknown_and_silence(fake_root):
@@ -135,8 +137,8 @@ def test_35_words_rejects_a_word_outside_the_dataset(fake_root):
 
 
 def test_the_training_command_trains_and_saves_a_12_class_spotter(fake_root, monkeypatch, tmp_path):
-    from tutorial_utils import train
-    from tutorial_utils.keyword_spotting import load_spotter
+    from tutorial_utils.cli import train
+    from tutorial_utils.training.checkpoint import load_spotter
 
     monkeypatch.setenv("BOOK_DATA_DIR", str(fake_root))
     monkeypatch.setenv("BOOK_PROFILE", "ci")
@@ -145,7 +147,7 @@ def test_the_training_command_trains_and_saves_a_12_class_spotter(fake_root, mon
     assert result["dataset"] == "speech-commands-12" and result["classes"] == 12
     assert result["test_examples"] == len(SpeechCommandsKWS(fake_root, subset="testing", unknown_fraction=0.1))
     _, front_end, saved = load_spotter(tmp_path / "sc.pt")
-    assert saved["labels"] == list(KWS12_WORDS + ("_silence_", "_unknown_")) and saved["length"] == 16000
+    assert saved["labels"] == list(KWS12_WORDS + ("_silence_", "_unknown_")) and saved["clip"] == {"length": 16000, "policy": "centre"}
     assert front_end.config.sample_rate == 16000 and front_end(torch.zeros(2, 16000)).shape == (2, 40, 101)
     with pytest.raises(SystemExit):
         train.main([*args, "--test-speakers", "aaaa1111"])

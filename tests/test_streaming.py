@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from tutorial_utils import streaming
+from tutorial_utils.evaluation import streaming
 
 RATE = 100  # samples per second: small numbers, easy times
 

@@ -8,15 +8,16 @@ import numpy as np
 import soundfile
 import torch
 
-from tutorial_utils import transcribe
-from tutorial_utils.models.asr import SpeechRecognizer, save_recognizer
-from tutorial_utils.vocabulary import DIGITS
+from tutorial_utils.cli import transcribe
+from tutorial_utils.models.asr import SpeechRecognizer
+from tutorial_utils.training.checkpoint import save_recogniser
+from tutorial_utils.data.text import DIGITS
 
 
 def make_checkpoint(path):
     torch.manual_seed(0)
     model = SpeechRecognizer(len(DIGITS), channels=16, kernels=(5,))
-    save_recognizer(model.eval(), path, vocabulary=list(DIGITS.symbols), word_level=True)
+    save_recogniser(path, model.eval(), vocabulary=list(DIGITS.symbols), word_level=True)
 
 
 def test_json_lines_for_good_files_and_errors_for_bad_ones(tmp_path, capsys):

@@ -1,21 +1,19 @@
-"""Helpers for the book *Residual Networks for Speech Recognition*.
+"""Helpers for the book *Residual Networks for Speech Recognition*, layered from the bottom up
+(a module imports only from its own layer or those above it in this list; a test enforces it):
 
-One module per idea, mirroring the chapters:
-
-* ``config``: run profile, data directory, device (the only reader of environment variables).
-* ``data``: datasets (FSDD, Speech Commands, connected digits, LibriSpeech) and audio loading.
-* ``features``: framing, STFT, Mel filterbanks, log-Mel, MFCC, deltas, normalisation.
-* ``plots``: waveforms, spectrograms, filterbanks.
-* ``layers``, ``losses``, ``init``, ``diagnostics``: a ResNet's parts from scratch and how to inspect them.
-* ``models``: depth-experiment CNNs, the seed post's ResNet (fixed), Tang & Lin's KWS ResNets, a CTC model.
-* ``train``, ``augment``, ``keyword_spotting``, ``predict``: training and using keyword spotters.
-* ``benchmark``, ``distributed``: measuring throughput honestly; data-parallel training (DDP).
-* ``evaluation``, ``streaming``: accuracy with confidence intervals, confusion matrices; spotting
-  keywords in a long recording.
-* ``measured``: the full-length results the authors measured with the command-line entries.
-* ``optim``, ``surfaces``: optimizers from scratch and 2-D test functions.
-* ``ctc``, ``vocabulary``, ``metrics``, ``asr_train``, ``transcribe``: sequence recognition with CTC.
-* ``checks``: auto-checkers for the exercises.
+* ``config`` -- run profile, data and cache directories, device (the only reader of environment variables)
+* ``data`` -- audio I/O with the book's one clip policy, verified downloads, FSDD, Speech Commands,
+  connected digits, LibriSpeech, vocabularies (``data.text``)
+* ``features``, ``augment`` -- signal processing and augmentation, each a function and a module that calls it;
+  ``layers``, ``losses``, ``init``, ``optim``, ``ctc``, ``wer``, ``surfaces``, ``plots`` -- from-scratch
+  pieces the chapters assert equal to PyTorch / torchaudio / jiwer, and figures
+* ``front_end``, ``models`` -- the spotters' front end; seed, depth, keyword-spotting and CTC models
+* ``evaluation`` -- accuracy with intervals, confusion matrices, streaming detection, layer statistics, inference
+* ``training`` -- one training loop, mixed precision, one checkpoint format, the spotter and CTC
+  recipes, data-parallel training, throughput benchmarks
+* ``book`` -- exercise checkers and the measured run records
+* ``cli`` -- the command lines (``python -m tutorial_utils.train``, ``predict``, ``transcribe``,
+  ``benchmark``, ``asr_train``, ``distributed``: thin modules at the top that call them)
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

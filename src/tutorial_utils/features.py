@@ -125,6 +125,7 @@ def power_spectrogram(
     center: bool = True,
     pad_mode: str = "reflect",
     power: float = 2.0,
+    window: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``|STFT|**power`` of ``(..., time)`` -> ``(..., n_fft // 2 + 1, frames)``.
 
@@ -133,9 +134,11 @@ def power_spectrogram(
     replicate or circular), so that frame ``t`` is centred on sample ``t * hop_length`` and there are
     ``1 + time // hop_length`` frames; ``center=False`` gives ``1 + (time - n_fft) // hop_length``.
     Equal to ``torchaudio.transforms.Spectrogram`` and ``torch.stft`` with the same arguments.
+    ``window``: the ``(n_fft,)`` window, precomputed (as a module keeps it), instead of the Hann one.
     """
     _check_waveform(waveform)
-    window = _padded_window(n_fft, win_length, waveform.dtype, waveform.device)
+    if window is None:
+        window = _padded_window(n_fft, win_length, waveform.dtype, waveform.device)
     return _stft_power(waveform, window, hop_length, center, pad_mode, power)
 
 
@@ -232,16 +235,20 @@ def mel_spectrogram(
     norm: str | None = None,
     center: bool = True,
     pad_mode: str = "reflect",
+    window: torch.Tensor | None = None,
+    fbank: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mel power spectrogram ``(..., time) -> (..., n_mels, frames)``.
 
     :func:`power_spectrogram` followed by :func:`mel_filterbank`; equal to
     ``torchaudio.transforms.MelSpectrogram`` with the same arguments (``mel_scale=scale``).
+    ``window`` and ``fbank`` ``(n_fft // 2 + 1, n_mels)``: precomputed, as a module keeps them.
     """
-    fbank = mel_filterbank(n_fft // 2 + 1, sample_rate, n_mels, f_min, f_max, scale, norm,
-                           dtype=waveform.dtype, device=waveform.device)
-    spec = power_spectrogram(waveform, n_fft, hop_length, center=center, pad_mode=pad_mode)
-    return fbank.T @ spec
+    if fbank is None:
+        fbank = mel_filterbank(n_fft // 2 + 1, sample_rate, n_mels, f_min, f_max, scale, norm,
+                               dtype=waveform.dtype, device=waveform.device)
+    spec = power_spectrogram(waveform, n_fft, hop_length, center=center, pad_mode=pad_mode, window=window)
+    return fbank.to(spec.dtype).T @ spec
 
 
 def power_to_db(power: torch.Tensor, amin: float = 1e-10, top_db: float | None = None) -> torch.Tensor:
@@ -275,6 +282,8 @@ def log_mel_spectrogram(
     center: bool = True,
     pad_mode: str = "reflect",
     eps: float = 1e-6,
+    window: torch.Tensor | None = None,
+    fbank: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Natural log of the Mel power, ``log(mel + eps)``: ``(..., time) -> (..., n_mels, frames)``.
 
@@ -284,7 +293,7 @@ def log_mel_spectrogram(
     :func:`normalize` removes.
     """
     mel = mel_spectrogram(waveform, sample_rate, n_fft, hop_length, n_mels, f_min, f_max, scale, norm,
-                          center, pad_mode)
+                          center, pad_mode, window, fbank)
     return torch.log(mel + eps)
 
 
@@ -319,6 +328,9 @@ def mfcc(
     center: bool = True,
     pad_mode: str = "reflect",
     top_db: float | None = 80.0,
+    window: torch.Tensor | None = None,
+    fbank: torch.Tensor | None = None,
+    dct: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mel-frequency cepstral coefficients ``(..., time) -> (..., n_mfcc, frames)``.
 
@@ -327,8 +339,10 @@ def mfcc(
     ``librosa.feature.mfcc(..., htk=scale == "htk", mel_norm=norm, pad_mode=pad_mode)``.
     """
     mel = mel_spectrogram(waveform, sample_rate, n_fft, hop_length, n_mels, f_min, f_max, scale, norm,
-                          center, pad_mode)
-    return dct_matrix(n_mfcc, n_mels, mel.dtype, mel.device).T @ power_to_db(mel, top_db=top_db)
+                          center, pad_mode, window, fbank)
+    if dct is None:
+        dct = dct_matrix(n_mfcc, n_mels, mel.dtype, mel.device)
+    return dct.to(mel.dtype).T @ power_to_db(mel, top_db=top_db)
 
 
 def deltas(features: torch.Tensor, width: int = 5) -> torch.Tensor:
@@ -387,8 +401,8 @@ class LogMelSpectrogram(nn.Module):
                              persistent=False)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        spec = _stft_power(waveform, self.window, self.hop_length, center=True, pad_mode="reflect", power=2.0)
-        log_mel = torch.log(self.fbank.to(spec.dtype).T @ spec + self.eps)
+        log_mel = log_mel_spectrogram(waveform, self.sample_rate, self.n_fft, self.hop_length, self.n_mels,
+                                      eps=self.eps, window=self.window, fbank=self.fbank)
         return normalize(log_mel) if self.normalize else log_mel
 
     def extra_repr(self) -> str:
@@ -424,9 +438,8 @@ class MFCC(nn.Module):
         self.register_buffer("dct", dct_matrix(n_mfcc, n_mels), persistent=False)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        spec = _stft_power(waveform, self.window, self.hop_length, center=True, pad_mode="reflect", power=2.0)
-        mel_db = power_to_db(self.fbank.to(spec.dtype).T @ spec, top_db=self.top_db)
-        coefficients = self.dct.to(spec.dtype).T @ mel_db
+        coefficients = mfcc(waveform, self.sample_rate, self.n_mfcc, self.n_fft, self.hop_length, self.n_mels,
+                            top_db=self.top_db, window=self.window, fbank=self.fbank, dct=self.dct)
         return normalize(coefficients) if self.normalize else coefficients
 
     def extra_repr(self) -> str:

@@ -1,70 +1,8 @@
-"""Transcribe audio files with a trained CTC recogniser.
+"""``python -m tutorial_utils.transcribe``: the command-line entry; see :mod:`tutorial_utils.cli.transcribe`."""
 
-``python -m tutorial_utils.transcribe --checkpoint model.pt FILE...`` prints one JSON line per
-file, ``{"file": ..., "text": ...}`` (digits as numerals, e.g. ``"4 7 1"``), or
-``{"file": ..., "error": ...}`` for a file it cannot read; the other files go on, and the exit
-status is 1 if any file failed. Any sample rate and channel count: audio is downmixed and
-resampled to the model's rate.
-"""
-
-from __future__ import annotations
-
-import argparse
-import json
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
-import torch
-
-from . import ctc
-from .data.audio import load_audio
-from .models.asr import SpeechRecognizer, load_recognizer
-from .vocabulary import Vocabulary
-
-
-def vocabulary_of(checkpoint: dict) -> Vocabulary:
-    """The vocabulary a checkpoint was trained with (saved as ``vocabulary`` and ``word_level``)."""
-    return Vocabulary(tuple(checkpoint["vocabulary"]), word_level=bool(checkpoint["word_level"]))
-
-
-@torch.no_grad()
-def transcribe(model: SpeechRecognizer, waveform: torch.Tensor, vocabulary: Vocabulary, beam_width: int = 1) -> str:
-    """The text of one waveform ``(samples,)`` at ``model.sample_rate``: greedy decoding, or prefix
-    beam search when ``beam_width > 1``."""
-    log_probs, _ = model.eval()(waveform.unsqueeze(0))
-    if beam_width > 1:
-        labels = ctc.prefix_beam_search(log_probs[0], beam_width=beam_width)[0].labels
-    else:
-        labels = ctc.greedy_decode(log_probs[0])
-    return vocabulary.decode(list(labels))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tutorial_utils.transcribe", description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", required=True, type=Path, help="a model saved by the training CLI")
-    parser.add_argument("--beam", type=int, default=1, help="beam width (1: greedy decoding)")
-    parser.add_argument("files", nargs="+", type=Path, help="WAV or FLAC files")
-    args = parser.parse_args(argv)
-    try:
-        model, checkpoint = load_recognizer(args.checkpoint)
-        vocabulary = vocabulary_of(checkpoint)
-    except (OSError, KeyError, RuntimeError) as error:
-        parser.exit(2, f"cannot load the checkpoint {args.checkpoint}: {error}\n")
-    failed = 0
-    for path in args.files:
-        try:
-            waveform, _ = load_audio(path, sample_rate=model.sample_rate, resample=True)
-            if waveform.numel() < model.hop_length:
-                raise ValueError(f"{path}: too short to transcribe ({waveform.numel()} samples)")
-            record = {"file": str(path), "text": transcribe(model, waveform, vocabulary, args.beam)}
-        except Exception as error:  # one bad file must not stop the others
-            failed += 1
-            record = {"file": str(path), "error": f"{type(error).__name__}: {error}"}
-            print(f"error: {record['error']}", file=sys.stderr)
-        print(json.dumps(record), flush=True)
-    return 1 if failed else 0
-
+from .cli.transcribe import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,5 @@
-"""Reading audio files into tensors, and cutting or padding waveforms to a fixed length.
+"""Reading audio files into tensors, and the book's one clip policy: how a waveform of any length
+becomes a model's input.
 
 Files are read with ``soundfile`` (WAV, FLAC and the other formats libsndfile knows), never with
 ``torchaudio.load``; resampling uses ``torchaudio.functional.resample``.
@@ -6,6 +7,7 @@ Files are read with ``soundfile`` (WAV, FLAC and the other formats libsndfile kn
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import soundfile
@@ -70,3 +72,37 @@ def fix_length(waveform: torch.Tensor, length: int, align: str = "left") -> torc
         return waveform[..., start : start + length]
     before = 0 if align == "left" else -excess // 2
     return F.pad(waveform, (before, -excess - before))
+
+
+#: Clip policies, stored in every saved model so that it is served as it was trained:
+#: ``"centre"`` -- :func:`fit_clip` (keyword spotters); ``"whole"`` -- the waveform as it is
+#: (sequence models, which take any length).
+CLIP_POLICIES = ("centre", "whole")
+
+
+def fit_clip(waveform: torch.Tensor, length: int | None, policy: str = "centre") -> torch.Tensor:
+    """The model's input ``(length,)`` from a waveform ``(time,)``, by ``policy`` (see :data:`CLIP_POLICIES`).
+
+    ``"centre"``: a shorter waveform is centred between zeros; of a longer one the
+    ``length``-sample window with the most energy is kept (where the word is). ``"whole"``:
+    returned unchanged (``length`` is ignored).
+    """
+    if policy not in CLIP_POLICIES:
+        raise ValueError(f"unknown clip policy {policy!r}; the book's are {', '.join(CLIP_POLICIES)}")
+    if policy == "whole":
+        return waveform
+    if length is None or length < 1:
+        raise ValueError(f"the centre policy needs a positive length, not {length}")
+    excess = waveform.shape[-1] - length
+    if excess <= 0:
+        return fix_length(waveform, length, align="center")
+    energy = torch.cat([torch.zeros(1, dtype=waveform.dtype), waveform.pow(2).cumsum(0)])
+    start = int((energy[length:] - energy[:-length]).argmax())
+    return waveform[start : start + length]
+
+
+def load_clips(paths: Sequence[str | Path], sample_rate: int, length: int) -> torch.Tensor:
+    """Read audio files (any rate: resampled; any channels: averaged) as clips ``(files, length)``
+    by the ``"centre"`` policy of :func:`fit_clip`."""
+    clips = [fit_clip(load_audio(path, sample_rate=sample_rate, resample=True)[0], length) for path in paths]
+    return torch.stack(clips) if clips else torch.zeros(0, length)

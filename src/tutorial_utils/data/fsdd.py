@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .. import config
-from .audio import fix_length, load_audio
+from .audio import fit_clip, load_audio
 from .download import ChecksumError, DownloadError, check_sha256sums, download_file, read_sha256sums
 
 FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
@@ -254,7 +254,8 @@ def split_fsdd(
 
 class FsddDataset(Dataset):
     """FSDD recordings as ``(waveform (length,), digit)`` pairs: float32 at ``sample_rate`` (resampled
-    if it is not 8000), zero-padded or cropped at the end to ``length`` samples.
+    if it is not 8000), made ``length`` samples long by the book's clip policy
+    (:func:`~tutorial_utils.data.audio.fit_clip`: centred, or the loudest window).
 
     ``cache=True`` keeps each decoded waveform in memory after its first use (2,500 one-second
     clips take 80 MB at 8 kHz); with ``DataLoader`` workers each worker keeps its own cache, so use
@@ -283,7 +284,7 @@ class FsddDataset(Dataset):
         if self._cache is not None and index in self._cache:
             return self._cache[index]
         waveform, _ = load_audio(self.recordings[index].path, sample_rate=self.sample_rate, resample=True)
-        waveform = fix_length(waveform, self.length)
+        waveform = fit_clip(waveform, self.length)
         if self._cache is not None:
             self._cache[index] = waveform
         return waveform
@@ -319,3 +320,32 @@ def load_fsdd_features(
     waveforms, digits = load_fsdd_tensors(recordings, length, sample_rate)
     with torch.no_grad():
         return transform(waveforms), digits
+
+
+#: The class names of FSDD's digits, in label order.
+FSDD_LABELS = tuple(str(digit) for digit in range(10))
+
+
+def fsdd_recordings(
+    test_speakers: Sequence[str] | None = None, root: str | Path | None = None, limit: int | None = None,
+) -> dict[str, list[FsddRecording]]:
+    """FSDD's ``train``/``validation``/``test`` recordings (see :func:`split_fsdd`).
+    ``limit``: at most that many per split, evenly spread over it (for quick tests)."""
+    splits = split_fsdd(list_fsdd(root), test_speakers=test_speakers)
+    if limit is not None:
+        splits = {name: [rs[i * len(rs) // limit] for i in range(min(limit, len(rs)))] for name, rs in splits.items()}
+    return splits
+
+
+def fsdd_tensors(
+    test_speakers: Sequence[str] | None = None, length: int = 8000, root: str | Path | None = None,
+    limit: int | None = None,
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """The splits of :func:`fsdd_recordings`, in the same order, as ``(waveforms (n, length),
+    digits (n,))`` at 8 kHz (:func:`load_fsdd_tensors`)."""
+    return {name: load_fsdd_tensors(recordings, length) for name, recordings in fsdd_recordings(test_speakers, root, limit).items()}
+
+
+def fsdd_speakers(root: str | Path | None = None) -> list[str]:
+    """The FSDD speakers present in the data directory."""
+    return sorted({r.speaker for r in list_fsdd(root)})

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 from torchaudio.datasets import LIBRISPEECH
 
 from .. import config
-from ..vocabulary import LIBRISPEECH_CHARACTERS, Vocabulary
+from .text import LIBRISPEECH_CHARACTERS, Vocabulary
 from .audio import load_audio
 
 SAMPLE_RATE = 16000

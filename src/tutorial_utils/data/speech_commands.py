@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 from torchaudio.datasets import SPEECHCOMMANDS
 
 from .. import config
-from .audio import AudioFileError, fix_length, load_audio
+from .audio import AudioFileError, fit_clip, load_audio
 
 SAMPLE_RATE = 16000
 #: Samples per example: one second.
@@ -151,7 +151,7 @@ class SpeechCommandsKWS(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         clip = self.clips[index]
         if clip.offset is None:
-            waveform = fix_length(load_audio(clip.path, sample_rate=SAMPLE_RATE)[0], CLIP_LENGTH)
+            waveform = fit_clip(load_audio(clip.path, sample_rate=SAMPLE_RATE)[0], CLIP_LENGTH)
         else:
             samples, _ = soundfile.read(
                 str(clip.path), frames=CLIP_LENGTH, start=clip.offset, dtype="float32", always_2d=True

@@ -2,5 +2,5 @@
 
 from .depth import DepthCNN, PostActivationBlock, PreActivationBlock, block_removed, depth_layers, plain_cnn, removable_blocks, residual_cnn
 from .seed import SeedResidualBlock, SeedResNet
-from .kws import KWS_MODELS, PUBLISHED_KWS, KwsResidualBlock, KwsResNet, kws_model, model_summary_table
-from .asr import ConvCTC, ResidualBlock1d, SeparableConv1d, SpeechRecognizer, load_recognizer, save_recognizer
+from .kws import KWS_MODELS, PUBLISHED_KWS, KwsConfig, KwsResidualBlock, KwsResNet, kws_model, model_summary_table
+from .asr import DIGIT_MODEL, ConvCTC, RecognizerConfig, ResidualBlock1d, SeparableConv1d, SpeechRecognizer

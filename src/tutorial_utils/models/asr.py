@@ -14,7 +14,7 @@ and the acoustic model together: waveforms in, per-frame log-probabilities over 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -27,8 +27,8 @@ __all__ = [
     "ResidualBlock1d",
     "ConvCTC",
     "SpeechRecognizer",
-    "save_recognizer",
-    "load_recognizer",
+    "RecognizerConfig",
+    "DIGIT_MODEL",
 ]
 
 
@@ -111,36 +111,57 @@ def _masked_normalize(features: torch.Tensor, frames: torch.Tensor, eps: float =
     return (features - mean) / (var + eps).sqrt() * mask
 
 
+@dataclass(frozen=True)
+class RecognizerConfig:
+    """What builds a :class:`SpeechRecognizer`: the front end (log-Mel at ``sample_rate`` from
+    ``n_fft``-point frames every ``hop_length`` samples, ``n_mels`` bands), SpecAugment's keyword
+    arguments in training (``augment``; ``None``: none) and the acoustic model :class:`ConvCTC`
+    (``channels``, one block per entry of ``kernels``, ``repeats`` convolutions per block, ``stride``,
+    ``dropout``)."""
+
+    sample_rate: int = 8000
+    n_fft: int = 256
+    hop_length: int = 80
+    n_mels: int = 40
+    channels: int = 128
+    kernels: tuple[int, ...] = (13, 15, 17, 21, 25)
+    repeats: int = 2
+    stride: int = 2
+    dropout: float = 0.1
+    augment: dict | None = None
+
+    @classmethod
+    def from_dict(cls, values: dict) -> RecognizerConfig:
+        """The config saved as a dict (lists back to tuples)."""
+        return cls(**{**values, "kernels": tuple(values["kernels"])})
+
+
+#: The recogniser trained on connected digits: 40 log-Mel bands at 8 kHz, 5 residual blocks.
+DIGIT_MODEL = RecognizerConfig(augment=dict(freq_masks=2, freq_mask_param=7, time_masks=2, time_mask_param=10))
+
+
 class SpeechRecognizer(nn.Module):
     """Waveforms ``(batch, samples)`` at ``sample_rate`` -> log-probabilities ``(batch, frames, classes)``.
 
-    Front end: log-Mel spectrogram (``n_fft``, ``hop_length``, ``n_mels``) normalised per utterance,
-    masked by :class:`tutorial_utils.augment.SpecAugment` in training mode (``augment``: its keyword
-    arguments, or ``None`` for none); then :class:`ConvCTC` (``acoustic``: its keyword arguments).
-    ``forward`` also returns the valid output frames of each utterance. ``config`` holds the
-    constructor's arguments, so a checkpoint can rebuild the model.
+    Front end: log-Mel spectrogram normalised per utterance, masked by
+    :class:`tutorial_utils.augment.SpecAugment` in training mode; then :class:`ConvCTC`.
+    ``forward`` also returns the valid output frames of each utterance. ``config`` (a
+    :class:`RecognizerConfig`, or its fields as keyword arguments, which override it) is kept, so a
+    checkpoint can rebuild the model.
     """
 
-    def __init__(
-        self,
-        classes: int,
-        sample_rate: int = 8000,
-        n_fft: int = 256,
-        hop_length: int = 80,
-        n_mels: int = 40,
-        augment: dict | None = None,
-        **acoustic,
-    ) -> None:
+    def __init__(self, classes: int, config: RecognizerConfig | None = None, **options) -> None:
         super().__init__()
-        self.config = dict(
-            classes=classes, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
-            augment=augment, **acoustic,
+        config = replace(config or RecognizerConfig(), **options)
+        self.classes, self.config = classes, config
+        self.spec_augment = SpecAugment(**config.augment) if config.augment is not None else nn.Identity()
+        self.sample_rate = config.sample_rate
+        self.hop_length = config.hop_length
+        self.features = LogMelSpectrogram(
+            sample_rate=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop_length, n_mels=config.n_mels
         )
-        self.spec_augment = SpecAugment(**augment) if augment is not None else nn.Identity()
-        self.sample_rate = sample_rate
-        self.hop_length = hop_length
-        self.features = LogMelSpectrogram(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)
-        self.acoustic = ConvCTC(n_mels, classes, **acoustic)
+        self.acoustic = ConvCTC(config.n_mels, classes, config.channels, config.kernels, config.repeats,
+                                config.stride, config.dropout)
 
     def feature_frames(self, samples: torch.Tensor) -> torch.Tensor:
         """Spectrogram frames of ``samples``-long waveforms (centred frames: ``1 + samples // hop``)."""
@@ -153,16 +174,3 @@ class SpeechRecognizer(nn.Module):
         features = self.spec_augment(_masked_normalize(self.features(waveforms), frames))
         logits = self.acoustic(features)
         return logits.transpose(1, 2).log_softmax(-1), self.acoustic.output_frames(frames)
-
-
-def save_recognizer(model: SpeechRecognizer, path: str | Path, **extra) -> None:
-    """Save weights and constructor arguments (plus ``extra`` metadata, e.g. the vocabulary)."""
-    torch.save({"config": model.config, "state_dict": model.state_dict(), **extra}, path)
-
-
-def load_recognizer(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[SpeechRecognizer, dict]:
-    """Rebuild a saved :class:`SpeechRecognizer` in eval mode; returns it and the checkpoint dict."""
-    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    model = SpeechRecognizer(**checkpoint["config"])
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.eval(), checkpoint

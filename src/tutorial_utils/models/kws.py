@@ -27,21 +27,33 @@ same layers, parameters and multiplies.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
-__all__ = ["KWS_MODELS", "PUBLISHED_KWS", "KwsResNet", "KwsResidualBlock", "kws_model", "model_summary_table"]
+__all__ = ["KWS_MODELS", "KwsConfig", "PUBLISHED_KWS", "KwsResNet", "KwsResidualBlock", "kws_model", "model_summary_table"]
 
-#: Architecture of each model: feature maps, residual blocks, pooling after the first layer
-#: (frequency bins, frames), and whether res15's dilated convolutions (and final layer) are used.
-KWS_MODELS: dict[str, dict] = {
-    "res8": dict(width=45, blocks=3, pool=(3, 4), dilated=False),
-    "res8-narrow": dict(width=19, blocks=3, pool=(3, 4), dilated=False),
-    "res15": dict(width=45, blocks=6, pool=None, dilated=True),
-    "res15-narrow": dict(width=19, blocks=6, pool=None, dilated=True),
-    "res26": dict(width=45, blocks=12, pool=(2, 2), dilated=False),
-    "res26-narrow": dict(width=19, blocks=12, pool=(2, 2), dilated=False),
+@dataclass(frozen=True)
+class KwsConfig:
+    """The architecture of one model: ``width`` feature maps, ``blocks`` residual blocks, average
+    pooling after the first layer (``pool``: frequency bins, frames; ``None``: none), and whether
+    res15's dilated convolutions (and final layer) are used."""
+
+    width: int
+    blocks: int
+    pool: tuple[int, int] | None
+    dilated: bool
+
+
+#: Tang & Lin's models by name.
+KWS_MODELS: dict[str, KwsConfig] = {
+    "res8": KwsConfig(width=45, blocks=3, pool=(3, 4), dilated=False),
+    "res8-narrow": KwsConfig(width=19, blocks=3, pool=(3, 4), dilated=False),
+    "res15": KwsConfig(width=45, blocks=6, pool=None, dilated=True),
+    "res15-narrow": KwsConfig(width=19, blocks=6, pool=None, dilated=True),
+    "res26": KwsConfig(width=45, blocks=12, pool=(2, 2), dilated=False),
+    "res26-narrow": KwsConfig(width=19, blocks=12, pool=(2, 2), dilated=False),
 }
 
 #: Tang & Lin (2018), Table 3: parameters, multiplies and test accuracy on Speech Commands v1
@@ -126,7 +138,7 @@ def kws_model(name: str, num_classes: int, residual: bool = True) -> KwsResNet:
     ``res26-narrow``); ``residual=False`` gives the plain CNN of the same shape."""
     if name not in KWS_MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(KWS_MODELS)}")
-    return KwsResNet(num_classes, residual=residual, **KWS_MODELS[name])
+    return KwsResNet(num_classes, residual=residual, **asdict(KWS_MODELS[name]))
 
 
 def model_summary_table(

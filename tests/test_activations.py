@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tutorial_utils.diagnostics import layer_statistics, layers_of_type
+from tutorial_utils.evaluation import layer_statistics, layers_of_type
 from tutorial_utils.models import plain_cnn
 
 

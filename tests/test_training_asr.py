@@ -8,9 +8,11 @@ import math
 import pytest
 import torch
 
-from tutorial_utils import asr_train, config, ctc
+from tutorial_utils import config, ctc
+from tutorial_utils.cli.train import train_recogniser
+from tutorial_utils.training import asr
 from tutorial_utils.models.asr import SpeechRecognizer
-from tutorial_utils.vocabulary import Vocabulary
+from tutorial_utils.data.text import Vocabulary
 
 TONES = Vocabulary.words(["low", "high"])
 
@@ -47,7 +49,7 @@ class Tones(torch.utils.data.Dataset):
 
 
 def test_collate_pads_waveforms_and_labels():
-    waveforms, lengths, targets, target_lengths = asr_train.collate(
+    waveforms, lengths, targets, target_lengths = asr.collate(
         [(torch.ones(5), torch.tensor([3])), (torch.ones(3), torch.tensor([1, 2]))]
     )
     assert waveforms.shape == (2, 5) and waveforms[1, 3:].abs().sum() == 0
@@ -57,24 +59,24 @@ def test_collate_pads_waveforms_and_labels():
 
 def test_length_batches_cover_everything_once_with_little_padding():
     lengths = torch.randint(100, 10_000, (500,), generator=torch.Generator().manual_seed(0)).tolist()
-    batches = asr_train.length_batches(lengths, 16, torch.Generator().manual_seed(1))
+    batches = asr.length_batches(lengths, 16, torch.Generator().manual_seed(1))
     assert sorted(i for b in batches for i in b) == list(range(500))
     assert max(len(b) for b in batches) == 16
     padding = sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches)
     assert padding < 0.05 * sum(lengths)
-    assert asr_train.length_batches(lengths, 16) == asr_train.length_batches(lengths, 16)  # no generator: fixed
+    assert asr.length_batches(lengths, 16) == asr.length_batches(lengths, 16)  # no generator: fixed
 
 
 def test_training_learns_a_toy_sequence_task():
     torch.manual_seed(0)
     model = SpeechRecognizer(len(TONES), channels=32, kernels=(5, 5), dropout=0.0)
-    history = asr_train.train_ctc(
-        model, Tones(64), Tones(16, seed=1), TONES, epochs=8, batch_size=16, learning_rate=1e-2, log=None
+    history = asr.train_ctc(
+        model, Tones(64), Tones(16, seed=1), TONES, epochs=8, batch_size=16, learning_rate=1e-2, progress=False
     )
     assert len(history.train_loss) == 8 and history.validation_wer[-1] < 0.5
     assert history.train_loss[-1] < history.train_loss[0] / 3
     test = Tones(16, seed=2)
-    result = asr_train.evaluate(model, test, TONES, batch_size=5)
+    result = asr.evaluate(model, test, TONES, batch_size=5)
     assert result.references == [TONES.decode(labels.tolist()) for _, labels in test]  # dataset order
     assert result.wer < 0.5 and len(result.log_probs) == 16
     assert result.hypotheses[3] == TONES.decode(ctc.greedy_decode(result.log_probs[3]))
@@ -84,33 +86,33 @@ def test_training_learns_a_toy_sequence_task():
 def test_cli_trains_saves_and_reports(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("BOOK_PROFILE", "ci")
     args = ["--epochs", "1", "--utterances", "2", "--beam", "2", "--device", "cpu", "--cache-dir", str(tmp_path)]
-    (result,) = asr_train.main([*args, "--save", str(tmp_path / "m.pt")])
+    (result,) = train_recogniser([*args, "--save", str(tmp_path / "m.pt")])
     assert json.loads(capsys.readouterr().out.splitlines()[-1]) == result
     assert result["split"] == "speaker-dependent" and 0 <= result["test_wer_greedy"]
-    assert result["command"].startswith("python -m tutorial_utils.asr_train --epochs 1 ")
+    assert result["command"].startswith("python -m tutorial_utils.train --task asr --epochs 1 ")
     assert (tmp_path / "m.pt").exists()
     with pytest.raises(SystemExit):
-        asr_train.main([*args, "--leave-one-out", "--save", str(tmp_path / "m.pt")])
+        train_recogniser([*args, "--leave-one-out", "--save", str(tmp_path / "m.pt")])
 
 
 def test_speed_perturbation_stretches_within_its_range():
-    perturb = asr_train.SpeedPerturbation((0.8, 1.25), sample_rate=8000, seed=0)
+    perturb = asr.SpeedPerturbation((0.8, 1.25), sample_rate=8000, seed=0)
     lengths = {len(perturb(torch.randn(8000))) for _ in range(20)}
     assert len(lengths) > 3 and min(lengths) >= 8000 / 1.25 - 100 and max(lengths) <= 8000 / 0.8 + 100
-    same = asr_train.SpeedPerturbation((1.0, 1.0))
+    same = asr.SpeedPerturbation((1.0, 1.0))
     x = torch.randn(800)
     assert torch.equal(same(x), x)
     # a tone played 1.25 times faster is 1.25 times higher
     tone = torch.sin(2 * math.pi * 500 * torch.arange(8000) / 8000)
-    faster = asr_train.SpeedPerturbation((1.25, 1.25))(tone)
+    faster = asr.SpeedPerturbation((1.25, 1.25))(tone)
     peak = torch.fft.rfft(faster).abs().argmax().item() * 8000 / len(faster)
     assert abs(peak - 625) < 10
 
 
 def test_the_training_command_trains_the_recogniser_with_task_asr(monkeypatch):
     calls = []
-    monkeypatch.setattr(asr_train, "main", lambda argv: calls.append(argv) or [{"task": "asr"}])
-    from tutorial_utils import train
+    from tutorial_utils.cli import train
 
+    monkeypatch.setattr(train, "train_recogniser", lambda argv: calls.append(argv) or [{"task": "asr"}])
     assert train.main(["--task", "asr", "--epochs", "3", "--leave-one-out"]) == [{"task": "asr"}]
     assert calls == [["--epochs", "3", "--leave-one-out"]]

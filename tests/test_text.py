@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutorial_utils.vocabulary import DIGITS, LIBRISPEECH_CHARACTERS, Vocabulary
+from tutorial_utils.data.text import DIGITS, LIBRISPEECH_CHARACTERS, Vocabulary
 
 
 def test_digits_are_words_after_the_blank():

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from tutorial_utils import train
+from tutorial_utils import training
+from tutorial_utils.training.checkpoint import load_checkpoint, save_atomically
 
 
 def toy_data(n: int = 96, seed: int = 0) -> TensorDataset:
@@ -32,17 +33,17 @@ def loaders(batch_size: int = 16) -> tuple[DataLoader, DataLoader]:
 
 def test_a_small_model_learns():
     train_loader, val_loader = loaders()
-    history = train.fit(toy_model(), train_loader, val_loader=val_loader, epochs=6, lr=1e-2, progress=False)
+    history = training.fit(toy_model(), train_loader, val_loader=val_loader, epochs=6, lr=1e-2, progress=False)
     assert history["epoch"] == [1, 2, 3, 4, 5, 6]
     assert history["train_loss"][-1] < 0.6 * history["train_loss"][0]
     assert history["val_acc"][-1] > 0.95
-    assert set(history) == {"epoch", "train_loss", "train_acc", "lr", "epoch_seconds", "val_loss", "val_acc"}
+    assert set(history) == {"epoch", "train_loss", "train_acc", "lr", "epoch_seconds", "epoch_cpu_seconds", "val_loss", "val_acc"}
 
 
 def test_evaluate_matches_a_hand_computation():
     model = toy_model()
     data = toy_data(30)
-    result = train.evaluate(model, DataLoader(data, batch_size=7))
+    result = training.evaluate(model, DataLoader(data, batch_size=7))
     model.eval()
     with torch.no_grad():
         logits = model(data.tensors[0])
@@ -66,7 +67,7 @@ def test_features_run_in_the_models_mode():
     data = toy_data()
     waveforms = TensorDataset(data.tensors[0].flatten(1), data.tensors[1])
     features = Frames()
-    train.fit(
+    training.fit(
         toy_model(), DataLoader(waveforms, batch_size=32), val_loader=DataLoader(waveforms, batch_size=96),
         features=features, epochs=1, progress=False,
     )
@@ -75,14 +76,14 @@ def test_features_run_in_the_models_mode():
 
 def test_bfloat16_autocast_on_the_cpu_trains():
     train_loader, _ = loaders()
-    history = train.fit(toy_model(), train_loader, epochs=2, lr=1e-2, amp=True, progress=False)
+    history = training.fit(toy_model(), train_loader, epochs=2, lr=1e-2, amp=True, progress=False)
     assert history["train_loss"][1] < history["train_loss"][0]
 
 
 def test_no_mixed_precision_on_the_cpu_by_default():
-    assert train.autocast_dtype(torch.device("cpu")) is None
-    assert train.autocast_dtype(torch.device("cpu"), amp=True) == torch.bfloat16
-    assert train.autocast_dtype(torch.device("cuda"), amp=False) is None
+    assert training.autocast_dtype(torch.device("cpu")) is None
+    assert training.autocast_dtype(torch.device("cpu"), amp=True) == torch.bfloat16
+    assert training.autocast_dtype(torch.device("cuda"), amp=False) is None
 
 
 class Interrupted(Exception):
@@ -108,8 +109,8 @@ class InterruptedLoader:
 def fit_for_resume(train_loader, checkpoint: Path, resume: bool = False):
     model = toy_model()
     _, val_loader = loaders()
-    history = train.fit(
-        model, train_loader, val_loader=val_loader, epochs=4, lr=1e-2, scheduler=train.one_cycle(1e-2),
+    history = training.fit(
+        model, train_loader, val_loader=val_loader, epochs=4, lr=1e-2, scheduler=training.one_cycle(1e-2),
         label_smoothing=0.1, seed=3, checkpoint_path=checkpoint, resume=resume, progress=False,
     )
     return model, history
@@ -121,11 +122,11 @@ def test_resuming_reproduces_the_uninterrupted_run(tmp_path):
     checkpoint = tmp_path / "resumed.pt"
     with pytest.raises(Interrupted):
         fit_for_resume(InterruptedLoader(loaders()[0], at_epoch=3), checkpoint)
-    assert train.load_checkpoint(checkpoint)["epoch"] == 1  # epochs 1 and 2 (0-based 0, 1) are done
+    assert load_checkpoint(checkpoint)["epoch"] == 1  # epochs 1 and 2 (0-based 0, 1) are done
     model, history = fit_for_resume(loaders()[0], checkpoint, resume=True)
 
     for key in full_history:
-        if key != "epoch_seconds":
+        if key not in ("epoch_seconds", "epoch_cpu_seconds"):
             assert history[key] == full_history[key], key
     for name, tensor in full_model.state_dict().items():
         assert torch.equal(model.state_dict()[name], tensor), name
@@ -146,16 +147,16 @@ def test_checkpoints_load_with_weights_only_and_leave_no_temporary_files(tmp_pat
 
 def test_a_failed_save_keeps_the_previous_file(tmp_path):
     path = tmp_path / "checkpoint.pt"
-    train.save_atomically({"weights": torch.ones(3)}, path)
+    save_atomically({"weights": torch.ones(3)}, path)
     with pytest.raises(Exception):
-        train.save_atomically({"weights": lambda: None}, path)  # cannot be pickled
+        save_atomically({"weights": lambda: None}, path)  # cannot be pickled
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
-    assert torch.equal(train.load_checkpoint(path)["weights"], torch.ones(3))
+    assert torch.equal(torch.load(path, weights_only=True)["weights"], torch.ones(3))
 
 
 def test_early_stopping_stops_when_validation_stops_improving():
     train_loader, val_loader = loaders()
-    history = train.fit(
+    history = training.fit(
         toy_model(), train_loader, val_loader=val_loader, epochs=20, lr=0.0,
         early_stopping_patience=2, progress=False,
     )
@@ -165,17 +166,17 @@ def test_early_stopping_stops_when_validation_stops_improving():
 def test_early_stopping_restores_the_best_weights():
     train_loader, val_loader = loaders()
     model = toy_model()
-    history = train.fit(
+    history = training.fit(
         model, train_loader, val_loader=val_loader, epochs=8, lr=0.3, early_stopping_patience=2, progress=False,
     )
     best = min(history["val_loss"])
     assert history["val_loss"][-1] > best  # a later epoch was worse, so restoring matters
-    assert train.evaluate(model, val_loader)["loss"] == pytest.approx(best)
+    assert training.evaluate(model, val_loader)["loss"] == pytest.approx(best)
 
 
 def test_early_stopping_needs_validation_data():
     with pytest.raises(ValueError, match="val_loader"):
-        train.fit(toy_model(), loaders()[0], epochs=1, early_stopping_patience=1, progress=False)
+        training.fit(toy_model(), loaders()[0], epochs=1, early_stopping_patience=1, progress=False)
 
 
 @pytest.mark.parametrize("make_optimizer, cycles", [
@@ -187,7 +188,7 @@ def test_early_stopping_needs_validation_data():
 ])
 def test_one_cycle_cycles_momentum_only_where_there_is_some(make_optimizer, cycles):
     optimizer = make_optimizer(nn.Linear(2, 1).parameters())
-    scheduler = train.one_cycle(0.1)(optimizer, 10)
+    scheduler = training.one_cycle(0.1)(optimizer, 10)
     for _ in range(3):
         optimizer.step()
         scheduler.step()
@@ -200,5 +201,32 @@ def test_one_cycle_cycles_momentum_only_where_there_is_some(make_optimizer, cycl
 @pytest.mark.parametrize("capability, dtype", [((7, 5), torch.float16), ((8, 0), torch.bfloat16), ((9, 0), torch.bfloat16)])
 def test_cuda_uses_bfloat16_only_where_the_gpu_computes_it_natively(monkeypatch, capability, dtype):
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
-    assert train.autocast_dtype(torch.device("cuda")) == dtype
-    assert train.autocast_dtype(torch.device("cuda"), amp=False) is None
+    assert training.autocast_dtype(torch.device("cuda")) == dtype
+    assert training.autocast_dtype(torch.device("cuda"), amp=False) is None
+
+
+def test_the_loop_takes_a_pluggable_step_clipping_and_a_validation_function():
+    """One loop for every model: a step that counts no correct answers, clipped gradients, and a
+    custom validation value that early stopping monitors (lower is better for non-accuracies)."""
+    train_loader, val_loader = loaders()
+    seen_norms = []
+
+    def step(forward, batch, device, autocast):
+        inputs, labels = batch
+        with autocast():
+            loss = nn.functional.cross_entropy(forward(inputs.to(device)), labels.to(device))
+        return loss * 100, len(labels), None  # a loss with large gradients
+
+    def after_backward():
+        seen_norms.append(torch.nn.utils.get_total_norm([p.grad for p in model.parameters()]).item())
+
+    model = toy_model()
+    history = training.fit(
+        model, train_loader, epochs=3, lr=1e-2, loss_step=step, clip_grad_norm=0.5, after_backward=after_backward,
+        validate=lambda m: {"error": 1 - training.evaluate(m, val_loader)["accuracy"]},
+        early_stopping_patience=5, monitor="val_error", progress=False,
+    )
+    assert "train_acc" not in history and len(history["val_error"]) == 3
+    assert max(seen_norms) > 0.5  # before clipping; the step then used at most norm 0.5
+    with pytest.raises(ValueError, match="validation value"):
+        training.fit(toy_model(), train_loader, epochs=1, monitor="loss", progress=False)

@@ -1,0 +1,491 @@
+"""Auto-checkers for the book's exercises: one small function per checked exercise.
+
+Each ``check_<what>(student_fn)`` calls the student's function on a few inputs, compares with the
+book's reference, prints a friendly verdict that says what differs (shape, values, largest error,
+a hint for common mistakes) and returns True or False. It never raises: a stub that raises
+``NotImplementedError`` gives "not implemented yet", any other exception is reported.
+
+To add a checker, write a ``find_problem(student_fn) -> str | None`` (None: all good) and return
+``_verdict(name, student_fn, find_problem)``; ``_compare`` describes how an array differs and
+``_called`` names the call in the message.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import augment, features, init
+from ..evaluation import classification
+
+
+def _verdict(name: str, student_fn: Callable, find_problem: Callable[[Callable], str | None]) -> bool:
+    """Run ``find_problem(student_fn)``, print the verdict for exercise ``name``, return True if correct."""
+    try:
+        problem = find_problem(student_fn)
+    except NotImplementedError:
+        print(f"{name}: not implemented yet - fill in the function above")
+        return False
+    except Exception as error:  # a student's bug must not stop the notebook
+        print(f"✗ {name}: your function raised {type(error).__name__}: {error}")
+        return False
+    if problem is not None:
+        print(f"✗ {name}: {problem}")
+        return False
+    print(f"✓ {name}: correct, it matches the reference")
+    return True
+
+
+def _called(fn: Callable, *args: Any) -> str:
+    """How a call of the student's function reads in a verdict, e.g. ``my_dct_matrix(13, 40)``."""
+    name = getattr(fn, "__name__", "<lambda>")
+    return f"{'your function' if name == '<lambda>' else name}({', '.join(map(repr, args))})"
+
+
+def _compare(
+    call: str, got: Any, expected: torch.Tensor, atol: float, variants: Mapping[str, torch.Tensor] | None = None
+) -> str | None:
+    """None if ``got`` equals ``expected`` within ``atol``, else what differs for the call ``call``.
+
+    ``variants`` maps a hint (e.g. "you used Slaney's Mel scale") to the result of that mistake.
+    """
+    if got is None:
+        return f"{call} returned None; did you forget `return`?"
+    try:
+        got = torch.as_tensor(got).detach().cpu().to(torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        return f"{call} returned a {type(got).__name__}, expected a tensor"
+    expected = expected.to(torch.float64)
+    if got.shape != expected.shape:
+        hint = " (transposed?)" if got.shape == expected.shape[::-1] else ""
+        return f"{call} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}{hint}"
+    if not torch.isfinite(got).all():
+        return f"{call} contains NaN or infinite values"
+    error = (got - expected).abs()
+    if error.max() <= atol:
+        return None
+    where = [int(i) for i in np.unravel_index(int(error.argmax()), tuple(error.shape))]
+    message = (f"{call} has the right shape but different values: largest error {error.max().item():.3g} "
+               f"at index {where} (tolerance {atol:g})")
+    for hint, wrong in (variants or {}).items():
+        if wrong.shape == got.shape and (got - wrong.to(torch.float64)).abs().max() <= atol:
+            return f"{message}. It looks like {hint}."
+    return message
+
+
+# -- Chapter 1: Mel filterbank -----------------------------------------------------------
+
+
+def check_mel_filterbank(student_fn: Callable[[int, int, int], torch.Tensor]) -> bool:
+    """Check ``student_fn(n_freqs, sample_rate, n_mels) -> (n_freqs, n_mels)``: HTK Mel scale from 0 Hz
+    to ``sample_rate / 2``, triangles with peak 1 and no area normalisation (torchaudio's default)."""
+
+    def find_problem(fn: Callable) -> str | None:
+        for n_freqs, sample_rate, n_mels in [(101, 8000, 40), (129, 8000, 23), (201, 16000, 64)]:
+            def reference(scale: str = "htk", norm: str | None = None) -> torch.Tensor:
+                return features.mel_filterbank(n_freqs, sample_rate, n_mels, scale=scale, norm=norm,
+                                               dtype=torch.float64)
+
+            variants = {
+                "you used Slaney's Mel scale; the exercise asks for HTK": reference(scale="slaney"),
+                "you normalised each triangle to unit area; the exercise wants peak 1": reference(norm="slaney"),
+                "you used Slaney's scale and area normalisation (librosa's default)": reference("slaney", "slaney"),
+            }
+            problem = _compare(_called(fn, n_freqs, sample_rate, n_mels), fn(n_freqs, sample_rate, n_mels),
+                               reference(), atol=1e-4, variants=variants)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("mel_filterbank", student_fn, find_problem)
+
+
+# -- Chapter 2: residual connections -----------------------------------------------------
+
+
+def check_residual_jacobian(student_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
+    """Check ``student_fn(x, w1, w2) -> (d, d)``: the Jacobian of ``y = x + w2 @ relu(w1 @ x)`` at ``x``
+    ``(d,)`` for ``w1`` ``(m, d)`` and ``w2`` ``(d, m)``, against autograd in float64."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(0)
+        name = getattr(fn, "__name__", "your function")
+        for d, m in [(3, 4), (5, 2), (6, 6)]:
+            x, w1, w2 = (torch.randn(*shape, dtype=torch.float64, generator=generator) for shape in [(d,), (m, d), (d, m)])
+            expected = torch.autograd.functional.jacobian(lambda v: v + w2 @ torch.relu(w1 @ v), x)
+            identity = torch.eye(d, dtype=torch.float64)
+            variants = {
+                "the branch's Jacobian alone: the shortcut adds the identity matrix I": expected - identity,
+                "the ReLU's derivative is missing (it is 1 where W1 x > 0, else 0)": identity + w2 @ w1,
+            }
+            call = f"{name}(x, w1, w2) for x of shape ({d},) and w1 of shape ({m}, {d})"
+            problem = _compare(call, fn(x.clone(), w1.clone(), w2.clone()), expected, atol=1e-8, variants=variants)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("residual_jacobian", student_fn, find_problem)
+
+
+# -- Chapter 3: a ResNet layer by layer --------------------------------------------------
+
+
+def check_conv_output_size(student_fn: Callable[[int, int, int, int, int], int]) -> bool:
+    """Check ``student_fn(size, kernel_size, stride, padding, dilation) -> int``, the number of kernel
+    positions along one axis, ``floor((size + 2 padding - dilation (kernel_size - 1) - 1) / stride) + 1``,
+    against the output sizes of ``torch.nn.functional.conv2d`` for a few hundred settings."""
+
+    def find_problem(fn: Callable) -> str | None:
+        for size, kernel, stride, padding, dilation in itertools.product(
+            [1, 2, 7, 16, 63, 101], [1, 2, 3, 5], [1, 2, 3], [0, 1, 2], [1, 2]
+        ):
+            span = dilation * (kernel - 1) + 1
+            if size + 2 * padding < span:
+                continue  # the kernel does not fit; PyTorch raises an error
+            expected = F.conv2d(
+                torch.zeros(1, 1, size, 1), torch.zeros(1, 1, kernel, 1),
+                stride=(stride, 1), padding=(padding, 0), dilation=(dilation, 1),
+            ).shape[2]
+            call = _called(fn, size, kernel, stride, padding, dilation)
+            got = fn(size, kernel, stride, padding, dilation)
+            if isinstance(got, bool) or not isinstance(got, numbers.Integral):
+                hint = "; use // (floor division) instead of /" if isinstance(got, float) else ""
+                return f"{call} returned {got!r} of type {type(got).__name__}, expected an int{hint}"
+            if got == expected:
+                continue
+            mistakes = {
+                "dilation is missing: a dilated kernel spans dilation * (kernel_size - 1) + 1 samples":
+                    (size + 2 * padding - kernel) // stride + 1,
+                "padding is added on both sides: 2 * padding": (size + padding - span) // stride + 1,
+                "you rounded up; a window counts only if it fits entirely (floor)":
+                    math.ceil((size + 2 * padding - span) / stride) + 1,
+                "the + 1 is missing (the first position counts too)": (size + 2 * padding - span) // stride,
+            }
+            hint = next((f". It looks like {m}" for m, value in mistakes.items() if got == value), "")
+            return f"{call} returned {got}, nn.Conv2d gives {expected}{hint}"
+        return None
+
+    return _verdict("conv_output_size", student_fn, find_problem)
+
+
+def check_binary_cross_entropy_with_logits(student_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
+    """Check ``student_fn(logits, targets) -> mean loss`` against
+    ``torch.nn.functional.binary_cross_entropy_with_logits``: value and gradient, with 0/1 and soft
+    targets and logits of +-1000 (where the textbook formula gives inf or nan)."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(0)
+        name = getattr(fn, "__name__", "<lambda>")
+        name = "your function" if name == "<lambda>" else name
+        cases = {
+            "64 random logits and 0/1 targets": (
+                3 * torch.randn(64, generator=generator), torch.randint(0, 2, (64,), generator=generator).float()),
+            "logits of shape (4, 8) and soft targets": (
+                3 * torch.randn(4, 8, generator=generator), torch.rand(4, 8, generator=generator)),
+            "logits of +-1000": (
+                torch.tensor([1000.0, -1000.0, 1000.0, -1000.0, 0.5]), torch.tensor([1.0, 0.0, 0.0, 1.0, 0.5])),
+        }
+        overflow = " (exp overflowed? write the loss with log(1 + exp(-|z|)))"
+        for description, (logits, targets) in cases.items():
+            call = f"{name}(z, y) for {description}"
+            logits = logits.clone().requires_grad_(True)
+            loss = fn(logits, targets.clone())
+            expected = F.binary_cross_entropy_with_logits(logits.detach(), targets)
+            if isinstance(loss, torch.Tensor) and loss.dim() != 0:
+                return f"{call} has shape {tuple(loss.shape)}; return the mean over all elements, a single number"
+            if isinstance(loss, torch.Tensor) and not torch.isfinite(loss):
+                return f"{call} is {loss.item()}, expected {expected.item():.4f}{overflow}"
+            problem = _compare(call, loss, expected, atol=1e-5 * max(1.0, expected.item()))
+            if problem is not None:
+                return problem
+            if not loss.requires_grad:
+                return f"{call} is right but not differentiable: compute it with torch operations on z"
+            (grad,) = torch.autograd.grad(loss, logits)
+            expected_grad = (torch.sigmoid(logits.detach()) - targets) / targets.numel()
+            if not torch.isfinite(grad).all():
+                return f"the gradient of {call} contains NaN or infinite values{overflow}"
+            problem = _compare(f"the gradient of {call}", grad, expected_grad, atol=1e-6)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("binary_cross_entropy_with_logits", student_fn, find_problem)
+
+
+# -- Chapter 4: initialisation -----------------------------------------------------------
+
+
+def check_xavier_uniform_limit(student_fn: Callable[[int, int, float], float]) -> bool:
+    """Check ``student_fn(fan_in, fan_out, gain) -> a``, the bound of Xavier/Glorot uniform ``U(-a, a)``:
+    ``gain * sqrt(6 / (fan_in + fan_out))``, the bound ``torch.nn.init.xavier_uniform_`` draws from."""
+
+    def find_problem(fn: Callable) -> str | None:
+        for fan_in, fan_out, gain in [(72, 144, 1.0), (64, 10, 1.0), (160, 160, 2**0.5), (3, 7, 0.5)]:
+            expected = init.xavier_uniform_limit(fan_in, fan_out, gain)
+            variants = {"the standard deviation; U(-a, a) has std a / sqrt(3)": expected / 3**0.5}
+            if gain != 1.0:
+                variants["the gain is missing; it multiplies the bound"] = expected / gain
+            problem = _compare(_called(fn, fan_in, fan_out, gain), fn(fan_in, fan_out, gain), torch.tensor(expected),
+                               atol=1e-7, variants={k: torch.tensor(v) for k, v in variants.items()})
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("xavier_uniform_limit", student_fn, find_problem)
+
+
+def check_kaiming_std(student_fn: Callable[[int, float], float]) -> bool:
+    """Check ``student_fn(fan_in, negative_slope) -> std`` of Kaiming normal initialisation for a layer
+    followed by Leaky ReLU ``max(negative_slope * y, y)``: ``sqrt(2 / ((1 + negative_slope^2) fan_in))``,
+    the std ``torch.nn.init.kaiming_normal_(w, a=negative_slope, nonlinearity="leaky_relu")`` uses."""
+
+    def find_problem(fn: Callable) -> str | None:
+        for fan_in, slope in [(500, 0.2), (72, 0.01), (144, 0.0), (10, 1.0)]:
+            expected = init.kaiming_std(fan_in, init.gain("leaky_relu", slope))
+            variants = {"the variance; take its square root": expected**2}
+            if slope:
+                variants["the ReLU value; Leaky ReLU's negative side keeps slope^2 of the variance"] = (
+                    init.kaiming_std(fan_in))
+            problem = _compare(_called(fn, fan_in, slope), fn(fan_in, slope), torch.tensor(expected),
+                               atol=1e-9, variants={k: torch.tensor(v) for k, v in variants.items()})
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("kaiming_std", student_fn, find_problem)
+
+
+# -- Chapter 5: keyword spotting ---------------------------------------------------------
+
+
+def check_mix_at_snr(student_fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> bool:
+    """Check ``student_fn(signal, noise, snr_db) -> signal + g * noise`` for ``(batch, samples)`` inputs:
+    ``g`` per row such that ``10 log10(P_signal / P_(g noise)) = snr_db`` (P: mean square of the row)."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(5)
+        for snr in (10.0, 0.0, 25.0):
+            signal = torch.randn(3, 400, generator=generator, dtype=torch.float64) * torch.tensor([[0.1], [1.0], [3.0]])
+            noise = torch.randn(3, 400, generator=generator, dtype=torch.float64) * 2
+            expected = augment.mix_at_snr(signal, noise, snr)
+            gain = ((expected - signal) / noise)[:, :1]
+            variants = {
+                "the gain uses 10**(snr/10); for an amplitude it is 10**(snr/20) (power is amplitude squared)":
+                    signal + gain * 10 ** (-snr / 20) * noise,
+                "the powers are taken over the whole batch, not per example (row)":
+                    augment.mix_at_snr(signal.reshape(1, -1), noise.reshape(1, -1), snr).reshape(3, 400),
+                "you returned the scaled noise without the signal": expected - signal,
+            }
+            call = f"{getattr(fn, '__name__', 'your function')}(signal, noise, {snr}) for (3, 400) inputs"
+            problem = _compare(call, fn(signal.clone(), noise.clone(), snr), expected, atol=1e-6, variants=variants)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("mix_at_snr", student_fn, find_problem)
+
+
+# -- Chapter 6: training on a GPU --------------------------------------------------------
+
+
+def _round_to_mantissa(x: torch.Tensor, bits: int, rounding: Callable = torch.round) -> torch.Tensor:
+    """``x`` (float64) rounded to ``bits`` stored mantissa bits, to nearest, ties to even."""
+    mantissa, exponent = torch.frexp(x)  # x = mantissa * 2**exponent, 0.5 <= |mantissa| < 1
+    scale = 2.0 ** (bits + 1)
+    return torch.ldexp(rounding(mantissa * scale) / scale, exponent)
+
+
+def check_round_to_mantissa(student_fn: Callable[[torch.Tensor, int], torch.Tensor]) -> bool:
+    """Check ``student_fn(x, bits)``: float64 ``x`` rounded to nearest (ties to even) with ``bits``
+    stored mantissa bits -- 7 is bfloat16, 10 float16, 23 float32 -- within their normal range."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(6)
+        n = 500
+        signs = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+        powers = torch.exp2(torch.randint(-6, 9, (n,), generator=generator).double())
+        x = (signs * (1 + torch.rand(n, generator=generator, dtype=torch.float64)) * powers).float().double()
+        for bits, name in ((7, "bfloat16"), (10, "float16"), (23, "float32")):
+            ties = torch.tensor([1 + 2.0 ** -(bits + 1), 1 + 3 * 2.0 ** -(bits + 1), -(2 + 2.0 ** -bits)], dtype=torch.float64)
+            values = torch.cat([x, ties])
+            reference = _round_to_mantissa(values, bits)
+            problem = _compare(f"{_called(fn, 'x', bits)} ({name})", fn(values.clone(), bits), reference, atol=0.0,
+                               variants={
+                                   "you truncated (rounded towards zero) instead of rounding to nearest":
+                                       _round_to_mantissa(values, bits, torch.trunc),
+                                   "you rounded halfway cases away from zero; IEEE rounds ties to even":
+                                       _round_to_mantissa(values, bits, lambda v: torch.sign(v) * torch.floor(v.abs() + 0.5)),
+                                   "you kept one mantissa bit too many: the leading 1 is not stored":
+                                       _round_to_mantissa(values, bits + 1),
+                                   "you kept one mantissa bit too few: the leading 1 is not stored":
+                                       _round_to_mantissa(values, bits - 1),
+                               })
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("round_to_mantissa", student_fn, find_problem)
+
+
+# -- Chapter 7: evaluation ---------------------------------------------------------------
+
+
+def check_precision_recall(student_fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]) -> bool:
+    """Check ``student_fn(matrix) -> (precision, recall)``, each ``(classes,)``, for a confusion matrix
+    ``(classes, classes)`` whose rows are the true classes and columns the predictions."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(7)
+        for classes in (2, 4, 10):
+            matrix = torch.randint(1, 9, (classes, classes), generator=generator) + 20 * torch.eye(classes, dtype=torch.long)
+            reference = classification.per_class_metrics(matrix)
+            result = fn(matrix.clone())
+            if not (isinstance(result, (tuple, list)) and len(result) == 2):
+                return f"{_called(fn, 'matrix')} must return two tensors (precision, recall), got {type(result).__name__}"
+            diagonal = matrix.diagonal().double()
+            variants = {
+                "precision and recall are swapped: rows are true classes, so recall divides by row sums":
+                    reference["recall"],
+                "you divided by the total number of examples, not by a row or column sum":
+                    diagonal / matrix.sum(),
+            }
+            call = f"{getattr(fn, '__name__', 'your function')}(matrix) for {classes} classes"
+            problem = _compare(f"precision from {call}", result[0], reference["precision"], atol=1e-6, variants=variants)
+            variants["precision and recall are swapped: rows are true classes, so recall divides by row sums"] = \
+                reference["precision"]
+            problem = problem or _compare(f"recall from {call}", result[1], reference["recall"], atol=1e-6,
+                                          variants=variants)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("precision_recall", student_fn, find_problem)
+
+
+# -- Chapter 8: optimizers ---------------------------------------------------------------
+
+
+def check_adam_step(student_fn: Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> bool:
+    """Check ``student_fn(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps) -> (param, exp_avg,
+    exp_avg_sq)``: Adam's update number ``step`` (counting from 1) with bias correction, no weight
+    decay. 30 steps on random gradients in float64, compared after every step with
+    ``torch.optim.Adam`` given the same gradients (tolerance 1e-10)."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(0)
+        lr, betas, eps = 0.05, (0.8, 0.95), 1e-3  # an eps large enough that where it goes matters
+        beta1, beta2 = betas
+        reference = torch.randn(4, 3, dtype=torch.float64, generator=generator).requires_grad_()
+        adam = torch.optim.Adam([reference], lr=lr, betas=betas, eps=eps)
+        param = reference.detach().clone()
+        exp_avg, exp_avg_sq = torch.zeros_like(param), torch.zeros_like(param)
+        name = getattr(fn, "__name__", "<lambda>")
+        name = "your function" if name == "<lambda>" else name
+        for t in range(1, 31):
+            grad = torch.randn(4, 3, dtype=torch.float64, generator=generator) + 0.5
+            result = fn(param.clone(), grad.clone(), exp_avg.clone(), exp_avg_sq.clone(), t, lr, betas, eps)
+            if not (isinstance(result, (tuple, list)) and len(result) == 3):
+                return f"{name} must return three tensors (param, exp_avg, exp_avg_sq), got {type(result).__name__}"
+            reference.grad = grad
+            adam.step()
+            m, v = adam.state[reference]["exp_avg"], adam.state[reference]["exp_avg_sq"]
+            call = f"{name}(...) at step {t}"
+            problem = _compare(f"exp_avg (m) from {call}", result[1], m, atol=1e-10, variants={
+                "the factor (1 - beta1) on the gradient is missing": beta1 * exp_avg + grad})
+            problem = problem or _compare(f"exp_avg_sq (v) from {call}", result[2], v, atol=1e-10, variants={
+                "v should average the *squared* gradient": beta2 * exp_avg_sq + (1 - beta2) * grad})
+
+            def step_with(m_hat: torch.Tensor, v_hat: torch.Tensor, eps_inside: bool = False) -> torch.Tensor:
+                return param - lr * m_hat / ((v_hat + eps).sqrt() if eps_inside else v_hat.sqrt() + eps)
+
+            corrected = (m / (1 - beta1**t), v / (1 - beta2**t))
+            problem = problem or _compare(f"param from {call}", result[0], reference.detach(), atol=1e-10, variants={
+                "the bias correction is missing: divide m by 1 - beta1**t and v by 1 - beta2**t": step_with(m, v),
+                "eps belongs outside the square root: sqrt(v_hat) + eps": step_with(*corrected, eps_inside=True),
+                "the bias correction uses t + 1; the first step is t = 1": step_with(
+                    m / (1 - beta1 ** (t + 1)), v / (1 - beta2 ** (t + 1))),
+            })
+            if problem is not None:
+                return problem
+            param, exp_avg, exp_avg_sq = (torch.as_tensor(r).detach().to(torch.float64) for r in result)
+        return None
+
+    return _verdict("adam_step", student_fn, find_problem)
+
+
+# -- Chapter 9: CTC ----------------------------------------------------------------------
+
+
+def _ctc_cases() -> list[tuple[torch.Tensor, list[int]]]:
+    """One-utterance CTC cases ``(log_probs (frames, classes), labels)``: plain, repeated labels,
+    barely long enough (frames = labels + repeats), a single label, and too short to be possible."""
+    generator = torch.Generator().manual_seed(9)
+    shapes = [(8, 5, [1, 2, 3]), (6, 4, [2, 2, 3]), (7, 4, [3, 3, 3, 3]), (3, 3, [1]), (4, 4, [1, 1, 1])]
+    return [
+        (torch.randn(frames, classes, generator=generator, dtype=torch.float64).log_softmax(-1), labels)
+        for frames, classes, labels in shapes
+    ]
+
+
+def check_ctc_loss(student_fn: Callable[[torch.Tensor, list[int]], torch.Tensor]) -> bool:
+    """Check ``student_fn(log_probs, labels) -> -log p(labels | x)`` for one utterance (``log_probs``
+    ``(frames, classes)``, blank 0) against ``torch.nn.functional.ctc_loss``, repeated labels and an
+    impossible case (loss ``inf``) included."""
+    import math
+
+    import torch.nn.functional as F
+
+    def find_problem(fn):
+        for log_probs, labels in _ctc_cases():
+            call = f"{getattr(fn, '__name__', 'your function')}(log_probs of {len(log_probs)} frames, {labels})"
+            expected = F.ctc_loss(
+                log_probs.unsqueeze(1), torch.tensor([labels]), [len(log_probs)], [len(labels)], reduction="sum"
+            ).item()
+            got = fn(log_probs.clone(), list(labels))
+            if got is None:
+                return f"{call} returned None; did you forget `return`?"
+            got = float(got)
+            if math.isinf(expected):
+                if not (math.isinf(got) and got > 0):
+                    return f"{call}: these labels cannot fit in so few frames, so the loss is inf; you gave {got:.4f}"
+            elif not math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-8):
+                hint = ""
+                if len(set(labels)) < len(labels):
+                    hint = " Between two equal labels a path must pass through a blank: no skip there."
+                return f"{call} gave {got:.6f}, expected {expected:.6f}.{hint}"
+        return None
+
+    return _verdict("ctc_loss", student_fn, find_problem)
+
+
+def check_ctc_greedy_decoder(student_fn: Callable[[torch.Tensor], list[int]]) -> bool:
+    """Check ``student_fn(log_probs) -> labels`` (best path: the most likely symbol per frame, repeats
+    merged, then blanks (0) removed) for ``log_probs`` ``(frames, classes)``."""
+    paths = [[1, 1, 0, 2, 2, 0, 2], [0, 0, 0], [3, 0, 3, 3, 0, 1], [2, 2, 2, 2], [0, 1, 2, 1, 0]]
+    expected = [[1, 2, 2], [], [3, 3, 1], [2], [1, 2, 1]]
+
+    def find_problem(fn):
+        for path, want in zip(paths, expected):
+            log_probs = torch.full((len(path), 4), -6.0)
+            log_probs[torch.arange(len(path)), torch.tensor(path)] = -0.01
+            got = fn(log_probs.clone())
+            if got is None:
+                return "your function returned None; did you forget `return`?"
+            got = [int(x) for x in got]
+            if got != want:
+                hint = ""
+                if 0 in got:
+                    hint = " Remove the blanks (label 0)."
+                elif len(got) < len(want):
+                    hint = " Merge repeats first, then drop blanks: a blank separates two equal labels."
+                return f"frames whose best symbols are {path} should decode to {want}, you gave {got}.{hint}"
+        return None
+
+    return _verdict("ctc_greedy_decoder", student_fn, find_problem)

@@ -1,0 +1,49 @@
+"""Run records: the one JSON line every command prints (:func:`record`), and the full-length
+results the authors measured with the commands, shipped with the package.
+
+The full-length runs take minutes to hours, so their JSON lines (exactly as
+``python -m tutorial_utils.train`` and friends printed them, with the command, device and profile)
+are stored in ``measurements/<name>.jsonl`` and shown by the chapters with :func:`load`. Rerun a
+line's ``command`` to reproduce it.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Sequence
+from importlib import resources
+
+import torch
+
+from .. import config
+
+REQUIRED_KEYS = ("command", "device", "profile")
+
+
+def names() -> list[str]:
+    """The stored measurement sets, e.g. ``["kws_fsdd", ...]``."""
+    folder = resources.files(__package__) / "measurements"
+    return sorted(p.name.removesuffix(".jsonl") for p in folder.iterdir() if p.name.endswith(".jsonl"))
+
+
+def load(name: str) -> list[dict]:
+    """The records of measurement set ``name``, one dict per run, in the order they were run."""
+    path = resources.files(__package__) / "measurements" / f"{name}.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"no measurement set {name!r}; available: {names()}")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def record(launcher: Sequence[str], argv: Sequence[str], device: torch.device, **results: object) -> dict:
+    """Print and return one run's record: the ``command`` that reproduces it (``launcher`` such as
+    ``["python", "-m", "tutorial_utils.train"]``, then ``argv``), the ``device`` and ``profile``,
+    then ``results``."""
+    line = {
+        "command": shlex.join([*launcher, *argv]),
+        "device": config.device_name(device),
+        "profile": config.profile(),
+        **results,
+    }
+    print(json.dumps(line), flush=True)
+    return line

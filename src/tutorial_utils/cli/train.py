@@ -1,0 +1,188 @@
+"""``python -m tutorial_utils.train``: train a keyword spotter (or, with ``--task asr``, the CTC
+recogniser) from the command line and print one JSON line of results (see
+:func:`tutorial_utils.book.measured.record`). Parsing and printing only: the work is done by
+:func:`tutorial_utils.training.spotter.train_spotter` and :func:`tutorial_utils.training.asr.train_connected_digits`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+import torch
+from torch.utils.data import Subset
+
+from .. import config
+from ..book.measured import record
+from ..data import FSDD_LABELS, SpeechCommandsKWS, fsdd_tensors, list_fsdd
+from ..front_end import AugmentConfig, FrontEnd, FrontEndConfig
+from ..models import KWS_MODELS, kws_model
+from ..training.asr import train_connected_digits
+from ..training.checkpoint import save_spotter
+from ..training.loop import seed_everything
+from ..training.spotter import as_dataset, train_spotter
+
+TRAIN = ("python", "-m", "tutorial_utils.train")
+ASR_TRAIN = ("python", "-m", "tutorial_utils.train", "--task", "asr")
+
+
+def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
+    """``python -m tutorial_utils.train``: train a keyword spotter (or, with ``--task asr``, the CTC
+    recogniser of :mod:`tutorial_utils.training.asr`) and print a JSON line of results."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    task = argparse.ArgumentParser(add_help=False)
+    task.add_argument("--task", choices=["kws", "asr"], default="kws")
+    known, rest = task.parse_known_args(argv)
+    if known.task == "asr":  # the CTC recogniser of chapter 9 on connected digits
+        return train_recogniser(rest)
+
+    parser = argparse.ArgumentParser(prog="python -m tutorial_utils.train", description=main.__doc__)
+    parser.add_argument("--task", choices=["kws", "asr"], default="kws",
+                        help="kws: keyword spotter (these options); asr: CTC recogniser (see --task asr --help)")
+    parser.add_argument("--dataset", choices=["fsdd", "speech-commands-12", "speech-commands-35"], default="fsdd",
+                        help="FSDD digits (8 kHz), or Speech Commands v0.02 (16 kHz): 12 classes or all 35 words")
+    parser.add_argument("--download", action="store_true", help="fetch Speech Commands (2.3 GB) if it is absent")
+    parser.add_argument("--model", choices=list(KWS_MODELS), default="res8")
+    parser.add_argument("--plain", action="store_true", help="no shortcuts: the plain CNN of the same shape")
+    parser.add_argument("--test-speakers", help="FSDD: comma-separated held-out speakers (default: official split)")
+    parser.add_argument("--epochs", type=int, default=config.by_profile(ci=1, cpu=40, gpu=60))
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
+    parser.add_argument("--weight-decay", type=float, default=1e-2)
+    parser.add_argument("--label-smoothing", type=float, default=0.1)
+    parser.add_argument("--augment", default="speed,shift,noise,specaugment",
+                        help="comma-separated augmentations among speed, shift, noise, specaugment; or none")
+    parser.add_argument("--normalize", choices=["utterance", "band", "none"], default="utterance",
+                        help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), or none")
+    parser.add_argument("--train-on-validation", action="store_true", help="train on the validation takes too")
+    parser.add_argument("--early-stopping", type=int, metavar="EPOCHS", help="patience on the validation loss")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
+    parser.add_argument("--amp", choices=["auto", "on", "off"], default="auto")
+    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--checkpoint", help="save a resumable checkpoint here after every epoch")
+    parser.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
+    parser.add_argument("--save", help="write the trained spotter here (for python -m tutorial_utils.predict)")
+    parser.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: its own choice)")
+    parser.add_argument("--limit", type=int, help="at most this many clips per split (quick tests)")
+    parser.add_argument("--workers", type=int, help="DataLoader processes (default: 0 for FSDD, held in memory; 4 otherwise)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    if args.test_speakers and args.dataset != "fsdd":
+        parser.error("--test-speakers selects FSDD speakers; Speech Commands has its own speaker-independent split")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    augmentations = set() if args.augment == "none" else set(args.augment.split(","))
+    known = {"speed", "shift", "noise", "specaugment"}
+    if augmentations - known:
+        parser.error(f"--augment: unknown {sorted(augmentations - known)}; choose among {sorted(known)} or none")
+    default = AugmentConfig()
+    augmentation = AugmentConfig(
+        speed=default.speed if "speed" in augmentations else (1.0, 1.0),
+        time_shift=default.time_shift if "shift" in augmentations else 0.0,
+        noise_p=default.noise_p if "noise" in augmentations else 0.0,
+        freq_mask=default.freq_mask if "specaugment" in augmentations else 0,
+        time_mask=default.time_mask if "specaugment" in augmentations else 0,
+    )
+
+    began, began_cpu = time.perf_counter(), time.process_time()
+    device = torch.device(args.device) if args.device else config.device()
+    speakers = args.test_speakers.split(",") if args.test_speakers else None
+    normalize = None if args.normalize == "none" else args.normalize
+    if args.dataset == "fsdd":
+        splits, labels, length = fsdd_tensors(test_speakers=speakers, limit=args.limit), FSDD_LABELS, 8000
+        front_end_config = FrontEndConfig(normalize=normalize)
+    else:  # Speech Commands: 16 kHz, 30 ms frames every 10 ms, as in Tang & Lin (2018)
+        subsets = {"train": "training", "validation": "validation", "test": "testing"}
+        task = args.dataset.rsplit("-", 1)[1]
+        splits = {name: SpeechCommandsKWS(subset=subset, task=task, download=args.download, unknown_fraction=0.1)
+                  for name, subset in subsets.items()}
+        labels, length = splits["train"].labels, 16000
+        if args.limit:
+            splits = {name: Subset(data, range(0, len(data), max(1, len(data) // args.limit))[: args.limit])
+                      for name, data in splits.items()}
+        front_end_config = FrontEndConfig(sample_rate=16000, n_fft=480, hop_length=160, normalize=normalize)
+    workers = args.workers if args.workers is not None else (0 if args.dataset == "fsdd" else 4)
+    seed_everything(args.seed)
+    front_end = FrontEnd(front_end_config, augmentation if augmentations else None)
+    model = kws_model(args.model, len(labels), residual=not args.plain)
+    history, test = train_spotter(
+        model, front_end, splits, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
+        train_on_validation=args.train_on_validation, seed=args.seed, device=device,
+        amp={"auto": "auto", "on": True, "off": False}[args.amp], compile=args.compile,
+        channels_last=args.channels_last, checkpoint_path=args.checkpoint, resume=args.resume,
+        early_stopping_patience=args.early_stopping, progress=not args.quiet, workers=workers,
+    )
+    sizes = {name: len(as_dataset(split)) for name, split in splits.items()}
+    train_examples = sizes["train"] + (sizes["validation"] if args.train_on_validation else 0)
+    if args.save:
+        save_spotter(args.save, model, args.model, not args.plain, labels, front_end_config, length)
+    train_seconds = sum(history["epoch_seconds"])
+    return record(
+        TRAIN, argv, device,
+        dataset=args.dataset,
+        split=f"speaker-independent:{','.join(speakers)}" if speakers else "official",
+        classes=len(labels),
+        model=args.model + ("-plain" if args.plain else ""),
+        augment=sorted(augmentations),
+        label_smoothing=args.label_smoothing,
+        normalize=args.normalize,
+        epochs=len(history["epoch"]),
+        train_examples=train_examples,
+        test_examples=sizes["test"],
+        test_accuracy=round(test["accuracy"], 4),
+        val_accuracy=round(history["val_acc"][-1], 4) if "val_acc" in history else None,
+        seed=args.seed,
+        train_seconds=round(train_seconds, 1),
+        wall_seconds=round(time.perf_counter() - began, 1),
+        cpu_seconds=round(time.process_time() - began_cpu, 1),  # all threads; a shared machine inflates wall time
+        samples_per_second=round(len(history["epoch"]) * train_examples / train_seconds, 1),
+    )
+
+
+def train_recogniser(argv: Sequence[str]) -> list[dict]:
+    """``python -m tutorial_utils.train --task asr`` (or ``python -m tutorial_utils.asr_train``): train a
+    CTC recogniser on connected FSDD digits and print one JSON line of results per run (with
+    ``--leave-one-out``: per held-out speaker, then the mean)."""
+    parser = argparse.ArgumentParser(prog="python -m tutorial_utils.train --task asr", description=train_recogniser.__doc__)
+    split = parser.add_mutually_exclusive_group()
+    split.add_argument("--test-speakers", help="comma-separated: speaker-independent split (default: speaker-dependent)")
+    split.add_argument("--leave-one-out", action="store_true", help="hold out each speaker in turn; report the mean WER")
+    parser.add_argument("--epochs", type=int, default=config.by_profile(ci=1, cpu=16, gpu=30))
+    parser.add_argument("--utterances", type=int, default=config.by_profile(ci=20, cpu=600, gpu=600),
+                        help="training utterances per speaker")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
+    parser.add_argument("--beam", type=int, default=8, help="beam width of the prefix beam search")
+    parser.add_argument("--no-augment", action="store_true", help="no speed perturbation, noise or SpecAugment")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
+    parser.add_argument("--save", help="write the trained model here (for python -m tutorial_utils.transcribe)")
+    parser.add_argument("--cache-dir", help="where the rendered utterances are cached (default: under the data directory)")
+    args = parser.parse_args(argv)
+    if args.save and args.leave_one_out:
+        parser.error("--save saves one model; it cannot be combined with --leave-one-out")
+    device = torch.device(args.device) if args.device else config.device()
+    counts = {"train": args.utterances, **config.by_profile(ci={"validation": 5, "test": 5}, cpu={}, gpu={})}
+    if args.leave_one_out:
+        folds = [[s] for s in sorted({r.speaker for r in list_fsdd()})]
+    else:
+        folds = [args.test_speakers.split(",") if args.test_speakers else None]
+    results = []
+    for fold in folds:
+        _, _, result = train_connected_digits(
+            fold, epochs=args.epochs, counts=counts, batch_size=args.batch_size, learning_rate=args.lr,
+            beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=args.save, cache=args.cache_dir,
+            device=device, progress=True,
+        )
+        result.pop("profile"), result.pop("device")
+        results.append(record(ASR_TRAIN, argv, device, **result))
+    if len(folds) > 1:
+        mean = {key: round(sum(r[key] for r in results) / len(results), 4) for key in ("test_wer_greedy", "test_wer_beam")}
+        results.append(record(ASR_TRAIN, argv, device, task="asr", split="leave-one-speaker-out", folds=len(results),
+                              **{f"mean_{key}": value for key, value in mean.items()}))
+    return results
