@@ -1,5 +1,6 @@
 """Exercise checkers: each accepts the book's solution, rejects a wrong one with a useful message,
-and reports a NotImplementedError stub as "not implemented yet" without raising."""
+and reports a NotImplementedError stub as "not implemented yet" without raising. The solutions are
+read from the chapters' solution dropdowns (tests/notebook_solutions.py), so they cannot drift."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 import torch
 import torchaudio
 
+from notebook_solutions import solution
 from tutorial_utils import features
 from tutorial_utils.book import checks
 
@@ -19,14 +21,8 @@ def stub(*args):
 # -- mel_filterbank (chapter 1, HTK, no normalisation) ---------------------------------------------
 
 
-def solution_mel_filterbank(n_freqs, sample_rate, n_mels):
-    """The solution shown in chapter 1's dropdown."""
-    freqs = torch.linspace(0, sample_rate / 2, n_freqs, dtype=torch.float64).unsqueeze(1)
-    mels = torch.linspace(0.0, features.hz_to_mel(sample_rate / 2, "htk").item(), n_mels + 2)
-    edges = features.mel_to_hz(mels, "htk")
-    lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
-    rising, falling = (freqs - lower) / (centre - lower), (upper - freqs) / (upper - centre)
-    return torch.minimum(rising, falling).clamp(min=0).float()
+# The solution shown in chapter 1's dropdown, with the chapter's own Mel scale functions.
+solution_mel_filterbank = solution(1, "ex-ch1-htk-filterbank", "my_mel_filterbank", uses=("hz_to_mel", "mel_to_hz"))
 
 
 def test_mel_filterbank_accepts_the_solution_and_torchaudio(capsys):
@@ -66,49 +62,10 @@ def test_mel_filterbank_reports_stubs_and_errors_without_raising(capsys):
     assert "NaN" in capsys.readouterr().out
 
 
-# -- dct_matrix (orthonormal DCT-II, (n_mels, n_mfcc)) ----------------------------------------------
-
-
-def solution_dct_matrix(n_mfcc, n_mels):
-    m, k = torch.arange(n_mels).unsqueeze(1), torch.arange(n_mfcc)
-    basis = torch.cos(math.pi * k * (m + 0.5) / n_mels) * math.sqrt(2 / n_mels)
-    basis[:, 0] /= math.sqrt(2)
-    return basis
-
-
-def test_dct_matrix_accepts_the_solution_and_torchaudio(capsys):
-    assert checks.check_dct_matrix(solution_dct_matrix)
-    assert "✓ dct_matrix: correct" in capsys.readouterr().out
-    assert checks.check_dct_matrix(lambda n_mfcc, n_mels: torchaudio.functional.create_dct(n_mfcc, n_mels, "ortho"))
-
-
-def test_dct_matrix_names_common_mistakes(capsys):
-    def no_alpha_0(n_mfcc, n_mels):
-        return solution_dct_matrix(n_mfcc, n_mels) * torch.where(torch.arange(n_mfcc) == 0, math.sqrt(2), 1.0)
-
-    def unnormalised(n_mfcc, n_mels):
-        return torchaudio.functional.create_dct(n_mfcc, n_mels, norm=None)  # scipy's norm=None: 2 cos(...)
-
-    assert not checks.check_dct_matrix(no_alpha_0)
-    assert "first column lacks the factor 1/sqrt(2)" in capsys.readouterr().out
-    assert not checks.check_dct_matrix(unnormalised)
-    assert "not normalised" in capsys.readouterr().out
-    assert not checks.check_dct_matrix(lambda n_mfcc, n_mels: solution_dct_matrix(n_mfcc, n_mels).T)
-    assert "has shape (13, 40), expected (40, 13) (transposed?)" in capsys.readouterr().out
-
-
-def test_dct_matrix_reports_a_stub(capsys):
-    assert not checks.check_dct_matrix(stub)
-    assert capsys.readouterr().out == "dct_matrix: not implemented yet - fill in the function above\n"
-
-
 # -- residual_jacobian (chapter 2), xavier_uniform_limit and kaiming_std (chapter 4) ----------------
 
 
-def solution_residual_jacobian(x, w1, w2):
-    """The solution shown in chapter 2's dropdown."""
-    active = (w1 @ x > 0).to(x.dtype)
-    return torch.eye(len(x), dtype=x.dtype) + w2 @ (active[:, None] * w1)
+solution_residual_jacobian = solution(2, "ex-ch2-jacobian", "residual_jacobian")
 
 
 def test_residual_jacobian_accepts_the_solution(capsys):
@@ -133,9 +90,7 @@ def test_residual_jacobian_reports_a_stub(capsys):
     assert "not implemented yet" in capsys.readouterr().out
 
 
-def solution_xavier_limit(fan_in, fan_out, gain=1.0):
-    """The solution shown in chapter 4's dropdown."""
-    return gain * math.sqrt(6.0 / (fan_in + fan_out))
+solution_xavier_limit = solution(4, "ex-ch4-xavier", "xavier_limit")
 
 
 def test_xavier_uniform_limit_accepts_the_solution_and_matches_torch(capsys):
@@ -159,9 +114,7 @@ def test_xavier_uniform_limit_names_common_mistakes(capsys):
     assert "not implemented yet" in capsys.readouterr().out
 
 
-def solution_leaky_kaiming_std(fan_in, negative_slope=0.01):
-    """The solution shown in chapter 4's dropdown."""
-    return math.sqrt(2.0 / ((1 + negative_slope**2) * fan_in))
+solution_leaky_kaiming_std = solution(4, "ex-ch4-leaky", "leaky_kaiming_std")
 
 
 def test_kaiming_std_accepts_the_solution_and_matches_torch(capsys):
@@ -185,12 +138,7 @@ def test_kaiming_std_names_common_mistakes(capsys):
 # -- mix_at_snr (chapter 5) ------------------------------------------------------------------------
 
 
-def solution_mix_at_snr(signal, noise, snr_db):
-    """The solution shown in chapter 5's dropdown."""
-    p_signal = signal.pow(2).mean(dim=-1, keepdim=True)
-    p_noise = noise.pow(2).mean(dim=-1, keepdim=True)
-    gain = torch.sqrt(p_signal / (p_noise * 10 ** (snr_db / 10)))
-    return signal + gain * noise
+solution_mix_at_snr = solution(5, "ex-ch5-snr", "my_mix_at_snr")
 
 
 def test_mix_at_snr_accepts_the_solution_and_hits_the_snr(capsys):
@@ -223,9 +171,7 @@ def test_mix_at_snr_names_common_mistakes(capsys):
 # -- conv_output_size and binary_cross_entropy_with_logits (chapter 3) ------------------------------
 
 
-def solution_conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
-    """The solution shown in chapter 3's dropdown."""
-    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+solution_conv_output_size = solution(3, "ex-ch3-output-size", "conv_output_size")
 
 
 def test_conv_output_size_accepts_the_solution(capsys):
@@ -246,9 +192,7 @@ def test_conv_output_size_names_common_mistakes(capsys):
     assert capsys.readouterr().out == "conv_output_size: not implemented yet - fill in the function above\n"
 
 
-def solution_binary_cross_entropy_with_logits(z, y):
-    """The solution shown in chapter 3's dropdown."""
-    return (torch.clamp(z, min=0) - z * y + torch.log1p(torch.exp(-z.abs()))).mean()
+solution_binary_cross_entropy_with_logits = solution(3, "ex-ch3-bce", "binary_cross_entropy_with_logits")
 
 
 def test_binary_cross_entropy_accepts_the_solution(capsys):
@@ -283,14 +227,7 @@ def test_binary_cross_entropy_names_other_mistakes(capsys):
 # -- adam_step (chapter 8) -------------------------------------------------------------------------
 
 
-def solution_adam_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-    """The solution shown in chapter 8's dropdown."""
-    beta1, beta2 = betas
-    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
-    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad**2
-    m_hat = exp_avg / (1 - beta1**step)
-    v_hat = exp_avg_sq / (1 - beta2**step)
-    return param - lr * m_hat / (v_hat.sqrt() + eps), exp_avg, exp_avg_sq
+solution_adam_step = solution(8, "ex-ch8-adam", "adam_step")
 
 
 def adam_step_variant(*, bias_correction=True, eps_inside=False, first_step=1, squared=True):
@@ -347,10 +284,7 @@ def test_adam_step_reports_stubs_wrong_returns_and_infinities(capsys):
 # -- precision_recall (chapter 7) --------------------------------------------------------------------
 
 
-def solution_precision_recall(matrix):
-    """The solution shown in chapter 7's dropdown."""
-    correct = matrix.diagonal().double()
-    return correct / matrix.sum(dim=0), correct / matrix.sum(dim=1)
+solution_precision_recall = solution(7, "ex-ch7-precision-recall", "my_precision_recall")
 
 
 def test_precision_recall_accepts_the_solution_which_equals_sklearn(capsys):
@@ -385,10 +319,7 @@ def test_precision_recall_names_common_mistakes(capsys):
 # -- rounding to a float format's mantissa (chapter 6) ------------------------------------------------
 
 
-def solution_round_to_mantissa(x, bits):
-    mantissa, exponent = torch.frexp(x)  # x = mantissa * 2**exponent, 0.5 <= |mantissa| < 1
-    steps = 2.0 ** (bits + 1)  # the leading 1 plus `bits` stored bits
-    return torch.ldexp(torch.round(mantissa * steps) / steps, exponent)
+solution_round_to_mantissa = solution(6, "ex-ch6-round", "my_round_to_mantissa")
 
 
 def test_round_to_mantissa_accepts_the_solution_which_equals_torchs_casts(capsys):

@@ -1,16 +1,17 @@
-"""The chapter's CTC exercise checkers accept the solutions and reject typical mistakes."""
+"""The chapter's CTC exercise checkers accept the solutions (as chapter 9 shows them) and reject
+typical mistakes."""
 
 from __future__ import annotations
 
 import torch
 
+from notebook_solutions import solution
 from tutorial_utils.book import checks
 
 
-def greedy_solution(log_probs):
-    best = log_probs.argmax(dim=-1).tolist()
-    merged = [s for i, s in enumerate(best) if i == 0 or s != best[i - 1]]
-    return [s for s in merged if s != 0]
+# The solutions shown in chapter 9's dropdowns, read from the notebook (tests/notebook_solutions.py).
+greedy_solution = solution(9, "ex-ch9-greedy", "my_greedy_decode")
+ctc_solution = solution(9, "ex-ch9-underflow", "my_ctc_loss")
 
 
 def greedy_blanks_first(log_probs):  # the classic bug: "3 - 3" becomes "3"
@@ -18,8 +19,9 @@ def greedy_blanks_first(log_probs):  # the classic bug: "3 - 3" becomes "3"
     return [s for i, s in enumerate(kept) if i == 0 or s != kept[i - 1]]
 
 
-def ctc_solution(log_probs, labels, blank=0, skip_repeats=False):
-    """The exercise's solution: the forward recursion in plain probabilities."""
+def ctc_variant(log_probs, labels, blank=0, skip_repeats=False):
+    """The forward recursion in plain probabilities, with a common mistake that ``skip_repeats``
+    switches on: skipping the blank between two equal labels."""
     probs = log_probs.exp()
     z = [blank] + [s for label in labels for s in (label, blank)]
     alpha = torch.zeros(len(z), dtype=probs.dtype)
@@ -53,7 +55,8 @@ def test_greedy_checker(capsys):
 
 def test_ctc_loss_checker(capsys):
     assert checks.check_ctc_loss(ctc_solution)
-    assert not checks.check_ctc_loss(lambda lp, labels: ctc_solution(lp, labels, skip_repeats=True))
+    assert checks.check_ctc_loss(ctc_variant)  # without the mistake
+    assert not checks.check_ctc_loss(lambda lp, labels: ctc_variant(lp, labels, skip_repeats=True))
     assert "blank" in capsys.readouterr().out
     assert not checks.check_ctc_loss(lambda lp, labels: -ctc_solution(lp, labels))
     assert not checks.check_ctc_loss(lambda lp, labels: None)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -26,20 +28,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def torchrun(tmp_path, sync: str) -> tuple[dict, dict]:
-    saved = tmp_path / f"{sync}.pt"
+SYNCS = ("ddp", "manual")
+
+
+def torchrun(tmp_path, syncs=SYNCS) -> dict[str, tuple[dict, dict]]:
+    """``torchrun -m tutorial_utils.distributed --synthetic --sync SYNC ...`` for each of ``syncs``,
+    all in one launch of torchrun (tests/run_each.py): ``{sync: (rank 0's JSON line, saved weights)}``."""
+    runs = [
+        shlex.join(["--synthetic", "--device", "cpu", "--sync", sync, "--epochs", str(EPOCHS),
+                    "--batch-size", str(BATCH_SIZE), "--lr", str(LR), "--save", str(tmp_path / f"{sync}.pt")])
+        for sync in syncs
+    ]
     command = [
         sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={WORLD_SIZE}",
         "--master_addr=127.0.0.1", f"--master_port={free_port()}",
-        "-m", "tutorial_utils.distributed", "--synthetic", "--device", "cpu", "--sync", sync,
-        "--epochs", str(EPOCHS), "--batch-size", str(BATCH_SIZE), "--lr", str(LR), "--save", str(saved),
+        str(Path(__file__).with_name("run_each.py")), "tutorial_utils.distributed", *runs,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "BOOK_PROFILE": "ci"}
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    assert len(lines) == 1, f"only rank 0 prints: {result.stdout}"
-    return json.loads(lines[0]), load_checkpoint(saved, "weights")["state_dict"]
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [line["sync"] for line in lines] == list(syncs), f"only rank 0 prints, once per run: {result.stdout}"
+    return {line["sync"]: (line, load_checkpoint(tmp_path / f"{line['sync']}.pt", "weights")["state_dict"])
+            for line in lines}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict[str, tuple[dict, dict]]:
+    return torchrun(tmp_path_factory.mktemp("ddp"))
 
 
 def single_process_reference() -> dict:
@@ -68,9 +84,9 @@ def reference() -> dict:
     return single_process_reference()
 
 
-@pytest.mark.parametrize("sync", ["ddp", "manual"])
-def test_two_processes_equal_one_process_on_the_concatenated_batch(tmp_path, reference, sync):
-    record, state = torchrun(tmp_path, sync)
+@pytest.mark.parametrize("sync", SYNCS)
+def test_two_processes_equal_one_process_on_the_concatenated_batch(trained, reference, sync):
+    record, state = trained[sync]
     assert record["world_size"] == 2 and record["backend"] == "gloo"
     assert record["effective_batch_size"] == WORLD_SIZE * BATCH_SIZE
     assert record["steps_per_process"] == EPOCHS * (64 // WORLD_SIZE // BATCH_SIZE)
