@@ -263,3 +263,36 @@ def test_install_without_tarfile_data_filter(server, tmp_path, recordings, manif
         url = server.serve("/evil.tar.gz", traversal(recordings))
         ensure_fsdd(tmp_path / "other", url=url, manifest=manifest, progress=False)
     assert leftovers(tmp_path / "other") == [] and not (tmp_path / "recordings").exists()
+
+
+def test_missing_recordings_of_a_present_speaker_are_fetched_again_alone(server, tmp_path, recordings, manifest):
+    """A deleted (say, corrupt) recording comes back from the archive; the others are not touched."""
+    url = server.serve("/fsdd.tar.gz", archive_of(recordings))
+    ensure_fsdd(tmp_path, url=url, manifest=manifest, progress=False)
+    folder = tmp_path / "fsdd" / "recordings"
+    victim = sorted(manifest)[0]
+    (folder / victim).unlink()
+    other = folder / sorted(manifest)[1]
+    before = other.stat().st_mtime_ns
+    ensure_fsdd(tmp_path, url=url, manifest=manifest, progress=False)
+    assert (folder / victim).is_file() and other.stat().st_mtime_ns == before
+    assert not list(tmp_path.glob(".fsdd-download-*"))
+
+
+def test_stale_download_folders_of_dead_processes_are_removed(server, tmp_path, recordings, manifest):
+    stale = tmp_path / ".fsdd-download-999999999-abc"  # no such process
+    (stale / "fsdd.tar.gz.part").parent.mkdir(parents=True)
+    (stale / "fsdd.tar.gz.part").write_bytes(b"half")
+    ensure_fsdd(tmp_path, url=server.serve("/fsdd.tar.gz", archive_of(recordings)), manifest=manifest, progress=False)
+    assert not stale.exists()
+
+
+def test_finished_downloads_get_ordinary_permissions(server, tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = download_file(server.serve("/x.bin", b"payload"), tmp_path / "x.bin", progress=False)
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -58,25 +58,30 @@ def test_shipped_manifest_lists_all_3000_recordings():
     assert all(len(digest) == 64 and int(digest, 16) >= 0 for digest in manifest.values())
 
 
-def test_present_copy_needs_only_listed_matching_files(tmp_path):
+def test_present_copy_needs_complete_speakers_and_leaves_other_files_alone(tmp_path):
     recordings = tmp_path / "data" / "fsdd" / "recordings"
     manifest = write_recordings(recordings, {"0_ann_0.wav": 400, "1_ann_0.wav": 500})
-    full_manifest = {**manifest, "2_ann_0.wav": "0" * 64}  # listed but absent: fine for a present copy
+    full_manifest = {**manifest, "2_zed_0.wav": "0" * 64}  # a speaker held back entirely: fine
     (recordings / ".DS_Store").write_bytes(b"ignored")
     assert ensure_fsdd(tmp_path / "data", download=False, manifest=full_manifest) == recordings
 
-    write_recordings(recordings, {"9_eve_0.wav": 100})
-    with pytest.raises(ChecksumError, match=r"not in the manifest: 9_eve_0\.wav.*Delete .*fsdd/recordings"):
-        ensure_fsdd(tmp_path / "data", download=False, manifest=full_manifest)
-    (recordings / "9_eve_0.wav").unlink()
+    write_recordings(recordings, {"9_eve_0.wav": 100})  # a reader's own recording: ignored, never deleted
+    assert ensure_fsdd(tmp_path / "data", download=False, manifest=full_manifest) == recordings
+    assert (recordings / "9_eve_0.wav").exists()
+
     (recordings / "1_ann_0.wav").write_bytes((recordings / "0_ann_0.wav").read_bytes())
-    with pytest.raises(ChecksumError, match=r"SHA-256 differs from the manifest: 1_ann_0\.wav"):
+    with pytest.raises(ChecksumError, match=r"1 FSDD file\(s\) .* differ from FSDD's checksums .*: 1_ann_0\.wav\. "
+                                            r"Delete just those files"):
         ensure_fsdd(tmp_path / "data", download=False, manifest=full_manifest)
+    (recordings / "1_ann_0.wav").unlink()  # the fix the message gives: that file alone
+    with pytest.raises(FileNotFoundError, match=r"lacks 1 recording\(s\) of the speakers it holds: 1_ann_0\.wav"):
+        ensure_fsdd(tmp_path / "data", download=False, manifest=full_manifest)
+    assert sorted(p.name for p in recordings.glob("*.wav")) == ["0_ann_0.wav", "9_eve_0.wav"]
 
 
 def test_empty_recordings_folder_is_an_error(tmp_path):
     (tmp_path / "fsdd" / "recordings").mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match="holds no WAV files"):
+    with pytest.raises(FileNotFoundError, match="holds no FSDD recordings"):
         ensure_fsdd(tmp_path, download=False, manifest={})
 
 
@@ -89,7 +94,7 @@ def test_verification_runs_once_per_process(tmp_path, monkeypatch):
     for _ in range(3):
         ensure_fsdd(tmp_path, download=False, manifest=manifest)
     assert len(hashed) == 2
-    ensure_fsdd(tmp_path, download=False, manifest={**manifest, "2_ann_0.wav": "0" * 64})  # another manifest
+    ensure_fsdd(tmp_path, download=False, manifest={**manifest, "2_zed_0.wav": "0" * 64})  # another manifest
     assert len(hashed) == 4
 
 

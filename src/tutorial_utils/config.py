@@ -111,3 +111,9 @@ def describe() -> str:
         f"The profile was {chosen}. To change it, run `%env {PROFILE_VARIABLE}=ci` (or cpu, gpu) "
         "and run the notebook again from the top."
     )
+
+
+def launched_by_torchrun() -> bool:
+    """Whether this process was started by ``torchrun`` (which sets ``RANK``, ``WORLD_SIZE`` and the
+    rendezvous address for ``torch.distributed.init_process_group``)."""
+    return all(os.environ.get(name) for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"))

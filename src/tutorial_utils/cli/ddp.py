@@ -4,7 +4,6 @@ writes the weights."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import torch
@@ -12,6 +11,7 @@ import torch.distributed as dist
 from torch.utils.data import TensorDataset
 
 from .. import config
+from . import common
 from ..book.measured import record
 from ..data import FSDD_LABELS, fsdd_tensors
 from ..front_end import FrontEnd, FrontEndConfig
@@ -25,21 +25,23 @@ def main(argv: list[str] | None = None) -> dict | None:
     """Entry of ``torchrun ... -m tutorial_utils.distributed``: train with DDP, rank 0 prints one
     JSON line (and saves the model with ``--save``)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(prog="torchrun --nproc_per_node N -m tutorial_utils.distributed",
-                                     description=main.__doc__)
+    parser = common.parser("torchrun --nproc_per_node N -m tutorial_utils.distributed", main.__doc__)
     parser.add_argument("--synthetic", action="store_true", help="a small MLP on random data, plain SGD")
-    parser.add_argument("--epochs", type=int, default=config.by_profile(ci=1, cpu=10, gpu=40))
-    parser.add_argument("--batch-size", type=int, default=32, help="per process; the effective batch is N times it")
+    parser.add_argument("--epochs", type=common.positive("--epochs"), default=config.by_profile(ci=1, cpu=10, gpu=40))
+    parser.add_argument("--batch-size", type=common.positive("--batch-size"), default=32, help="per process; the effective batch is N times it")
     parser.add_argument("--lr", type=float, help="default: 0.1 (synthetic, plain SGD) or 3e-3 (FSDD: AdamW, the "
                         "one-cycle peak); scale it with the effective batch")
     parser.add_argument("--sync", choices=["ddp", "manual"], default="ddp",
                         help="gradient averaging by DistributedDataParallel or by the from-scratch all-reduce")
-    parser.add_argument("--limit", type=int, help="at most this many FSDD clips per split")
+    parser.add_argument("--limit", type=common.positive("--limit"), help="at most this many FSDD clips per split")
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
-    parser.add_argument("--threads", type=int, help="CPU threads per process")
+    parser.add_argument("--threads", type=common.positive("--threads"), help="CPU threads per process")
     parser.add_argument("--save", help="rank 0 writes the trained weights here (a 'weights' checkpoint)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if not config.launched_by_torchrun():
+        parser.error("start it with torchrun, which runs one process per copy of the model: "
+                     "torchrun --nproc_per_node 2 -m tutorial_utils.distributed ...")
     if args.threads:
         torch.set_num_threads(args.threads)
 

@@ -15,17 +15,21 @@ import torch
 from torch.utils.data import Subset
 
 from .. import config
+from . import common
 from ..book.measured import record
 from ..data import FSDD_LABELS, SpeechCommandsKWS, fsdd_tensors, list_fsdd
 from ..front_end import AugmentConfig, FrontEnd, FrontEndConfig
 from ..models import KWS_MODELS, kws_model
 from ..training.asr import train_connected_digits
-from ..training.checkpoint import save_spotter
+from ..training.checkpoint import check_resumable, save_spotter
 from ..training.loop import seed_everything
 from ..training.spotter import as_dataset, train_spotter
 
 TRAIN = ("python", "-m", "tutorial_utils.train")
 ASR_TRAIN = ("python", "-m", "tutorial_utils.train", "--task", "asr")
+#: The options that make a keyword-spotting run what it is: a resume must repeat them.
+RUN_SETTINGS = ("dataset", "model", "plain", "test_speakers", "epochs", "batch_size", "lr", "weight_decay",
+                "label_smoothing", "normalize", "train_on_validation", "early_stopping", "seed", "limit")
 
 
 def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
@@ -38,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     if known.task == "asr":  # the CTC recogniser of chapter 9 on connected digits
         return train_recogniser(rest)
 
-    parser = argparse.ArgumentParser(prog="python -m tutorial_utils.train", description=main.__doc__)
+    parser = common.parser("python -m tutorial_utils.train", main.__doc__)
     parser.add_argument("--task", choices=["kws", "asr"], default="kws",
                         help="kws: keyword spotter (these options); asr: CTC recogniser (see --task asr --help)")
     parser.add_argument("--dataset", choices=["fsdd", "speech-commands-12", "speech-commands-35"], default="fsdd",
@@ -47,8 +51,8 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--model", choices=list(KWS_MODELS), default="res8")
     parser.add_argument("--plain", action="store_true", help="no shortcuts: the plain CNN of the same shape")
     parser.add_argument("--test-speakers", help="FSDD: comma-separated held-out speakers (default: official split)")
-    parser.add_argument("--epochs", type=int, default=config.by_profile(ci=1, cpu=40, gpu=60))
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=common.positive("--epochs"), default=config.by_profile(ci=1, cpu=40, gpu=60))
+    parser.add_argument("--batch-size", type=common.positive("--batch-size"), default=64)
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--weight-decay", type=float, default=1e-2)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
@@ -57,28 +61,52 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--normalize", choices=["utterance", "band", "none"], default="utterance",
                         help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), or none")
     parser.add_argument("--train-on-validation", action="store_true", help="train on the validation takes too")
-    parser.add_argument("--early-stopping", type=int, metavar="EPOCHS", help="patience on the validation loss")
+    parser.add_argument("--early-stopping", type=common.positive("--early-stopping"), metavar="EPOCHS",
+                        help="patience on the validation loss")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
     parser.add_argument("--amp", choices=["auto", "on", "off"], default="auto")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--channels-last", action="store_true")
-    parser.add_argument("--checkpoint", help="save a resumable checkpoint here after every epoch")
-    parser.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
+    parser.add_argument("--checkpoint", help="save a resumable checkpoint here after every epoch (a new file, "
+                        "or with --resume the checkpoint of this same run)")
+    parser.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint")
     parser.add_argument("--save", help="write the trained spotter here (for python -m tutorial_utils.predict)")
-    parser.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: its own choice)")
-    parser.add_argument("--limit", type=int, help="at most this many clips per split (quick tests)")
+    parser.add_argument("--threads", type=common.positive("--threads"), help="CPU threads for PyTorch (default: its own choice)")
+    parser.add_argument("--limit", type=common.positive("--limit"), help="at most this many clips per split (quick tests)")
     parser.add_argument("--workers", type=int, help="DataLoader processes (default: 0 for FSDD, held in memory; 4 otherwise)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     if args.test_speakers and args.dataset != "fsdd":
         parser.error("--test-speakers selects FSDD speakers; Speech Commands has its own speaker-independent split")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.workers is not None and args.workers < 0:
+        parser.error(f"--workers must be 0 or more, not {args.workers}")
     augmentations = set() if args.augment == "none" else set(args.augment.split(","))
     known = {"speed", "shift", "noise", "specaugment"}
     if augmentations - known:
         parser.error(f"--augment: unknown {sorted(augmentations - known)}; choose among {sorted(known)} or none")
+    # Everything a user can get wrong is checked here, before any data is read or trained on.
+    device = common.usable_device(parser, args.device)
+    save = common.writable_file(parser, "--save", args.save)
+    checkpoint = common.writable_file(parser, "--checkpoint", args.checkpoint)
+    settings = {key: getattr(args, key) for key in RUN_SETTINGS}
+    settings["augment"] = sorted(augmentations)
+    if args.resume and checkpoint is None:
+        parser.error("--resume continues the run saved in --checkpoint: name it")
+    if args.resume and not checkpoint.exists():
+        parser.error(f"--resume: {checkpoint} does not exist; drop --resume to start a new run there")
+    if checkpoint is not None and checkpoint.exists() and not args.resume:
+        parser.error(f"--checkpoint {checkpoint} exists: add --resume to continue that run, or choose another file")
+    if args.resume:
+        common.run(parser.prog, args.debug, lambda: check_resumable(checkpoint, settings))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return common.run(parser.prog, args.debug,
+                      lambda: _train_spotter(args, argv, device, save, checkpoint, augmentations, settings))
+
+
+def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.device, save, checkpoint,
+                   augmentations: set[str], settings: dict) -> dict:
     default = AugmentConfig()
     augmentation = AugmentConfig(
         speed=default.speed if "speed" in augmentations else (1.0, 1.0),
@@ -89,12 +117,15 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     )
 
     began, began_cpu = time.perf_counter(), time.process_time()
-    device = torch.device(args.device) if args.device else config.device()
     speakers = args.test_speakers.split(",") if args.test_speakers else None
     normalize = None if args.normalize == "none" else args.normalize
     if args.dataset == "fsdd":
         splits, labels, length = fsdd_tensors(test_speakers=speakers, limit=args.limit), FSDD_LABELS, 8000
         front_end_config = FrontEndConfig(normalize=normalize)
+        absent = sorted(set(range(len(labels))) - set(splits["train"][1].tolist()))
+        if absent and args.limit is None:  # (a --limit subset may miss some on purpose)
+            raise ValueError(f"the training data has no recording of digit(s) {absent}: restore them "
+                             "(run ensure_fsdd() with a network connection, or copy them from a good copy of FSDD)")
     else:  # Speech Commands: 16 kHz, 30 ms frames every 10 ms, as in Tang & Lin (2018)
         subsets = {"train": "training", "validation": "validation", "test": "testing"}
         task = args.dataset.rsplit("-", 1)[1]
@@ -114,13 +145,13 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
         train_on_validation=args.train_on_validation, seed=args.seed, device=device,
         amp={"auto": "auto", "on": True, "off": False}[args.amp], compile=args.compile,
-        channels_last=args.channels_last, checkpoint_path=args.checkpoint, resume=args.resume,
+        channels_last=args.channels_last, checkpoint_path=checkpoint, resume=args.resume, run_settings=settings,
         early_stopping_patience=args.early_stopping, progress=not args.quiet, workers=workers,
     )
     sizes = {name: len(as_dataset(split)) for name, split in splits.items()}
     train_examples = sizes["train"] + (sizes["validation"] if args.train_on_validation else 0)
-    if args.save:
-        save_spotter(args.save, model, args.model, not args.plain, labels, front_end_config, length)
+    if save:
+        save_spotter(save, model, args.model, not args.plain, labels, front_end_config, length)
     train_seconds = sum(history["epoch_seconds"])
     return record(
         TRAIN, argv, device,
@@ -148,25 +179,31 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     """``python -m tutorial_utils.train --task asr`` (or ``python -m tutorial_utils.asr_train``): train a
     CTC recogniser on connected FSDD digits and print one JSON line of results per run (with
     ``--leave-one-out``: per held-out speaker, then the mean)."""
-    parser = argparse.ArgumentParser(prog="python -m tutorial_utils.train --task asr", description=train_recogniser.__doc__)
+    parser = common.parser("python -m tutorial_utils.train --task asr", train_recogniser.__doc__)
     split = parser.add_mutually_exclusive_group()
     split.add_argument("--test-speakers", help="comma-separated: speaker-independent split (default: speaker-dependent)")
     split.add_argument("--leave-one-out", action="store_true", help="hold out each speaker in turn; report the mean WER")
-    parser.add_argument("--epochs", type=int, default=config.by_profile(ci=1, cpu=16, gpu=30))
-    parser.add_argument("--utterances", type=int, default=config.by_profile(ci=20, cpu=600, gpu=600),
+    parser.add_argument("--epochs", type=common.positive("--epochs"), default=config.by_profile(ci=1, cpu=16, gpu=30))
+    parser.add_argument("--utterances", type=common.positive("--utterances"), default=config.by_profile(ci=20, cpu=600, gpu=600),
                         help="training utterances per speaker")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=common.positive("--batch-size"), default=32)
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
-    parser.add_argument("--beam", type=int, default=8, help="beam width of the prefix beam search")
+    parser.add_argument("--beam", type=common.positive("--beam"), default=8, help="beam width of the prefix beam search")
     parser.add_argument("--no-augment", action="store_true", help="no speed perturbation, noise or SpecAugment")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
     parser.add_argument("--save", help="write the trained model here (for python -m tutorial_utils.transcribe)")
-    parser.add_argument("--cache-dir", help="where the rendered utterances are cached (default: under the data directory)")
+    parser.add_argument("--cache-dir", help="where the rendered utterances are cached (default: the user's cache, "
+                        "~/.cache/resnet-speech-book/derived, else the system's temporary folder)")
     args = parser.parse_args(argv)
     if args.save and args.leave_one_out:
         parser.error("--save saves one model; it cannot be combined with --leave-one-out")
-    device = torch.device(args.device) if args.device else config.device()
+    device = common.usable_device(parser, args.device)
+    save = common.writable_file(parser, "--save", args.save)
+    return common.run(parser.prog, args.debug, lambda: _train_recognisers(args, argv, device, save))
+
+
+def _train_recognisers(args: argparse.Namespace, argv: Sequence[str], device: torch.device, save) -> list[dict]:
     counts = {"train": args.utterances, **config.by_profile(ci={"validation": 5, "test": 5}, cpu={}, gpu={})}
     if args.leave_one_out:
         folds = [[s] for s in sorted({r.speaker for r in list_fsdd()})]
@@ -176,7 +213,7 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     for fold in folds:
         _, _, result = train_connected_digits(
             fold, epochs=args.epochs, counts=counts, batch_size=args.batch_size, learning_rate=args.lr,
-            beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=args.save, cache=args.cache_dir,
+            beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=save, cache=args.cache_dir,
             device=device, progress=True,
         )
         result.pop("profile"), result.pop("device")

@@ -9,16 +9,16 @@ resampled to the model's rate.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..data.audio import fit_clip, load_audio
+from ..data.audio import AudioFileError, fit_clip, load_audio
 from ..data.text import Vocabulary
-from ..evaluation.inference import transcribe
-from ..training.checkpoint import CheckpointError, load_recogniser
+from ..evaluation.inference import check_duration, transcribe
+from ..training.checkpoint import load_recogniser
+from . import common
 
 
 def vocabulary_of(checkpoint: dict) -> Vocabulary:
@@ -27,28 +27,23 @@ def vocabulary_of(checkpoint: dict) -> Vocabulary:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tutorial_utils.transcribe", description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", required=True, type=Path, help="a model saved by the training CLI")
-    parser.add_argument("--beam", type=int, default=1, help="beam width (1: greedy decoding)")
+    parser = common.parser("python -m tutorial_utils.transcribe", __doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", required=True, type=Path, help="a recogniser saved by python -m tutorial_utils.train --task asr --save")
+    parser.add_argument("--beam", type=common.positive("--beam"), default=1, help="beam width (1: greedy decoding)")
     parser.add_argument("files", nargs="+", type=Path, help="WAV or FLAC files")
     args = parser.parse_args(argv)
-    try:
-        model, checkpoint = load_recogniser(args.checkpoint)
-    except CheckpointError as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    model, checkpoint = common.run(parser.prog, args.debug, lambda: load_recogniser(args.checkpoint))
     vocabulary = vocabulary_of(checkpoint)
     failed = 0
     for path in args.files:
         try:
             waveform, _ = load_audio(path, sample_rate=model.sample_rate, resample=True)
-            if waveform.numel() < model.hop_length:
-                raise ValueError(f"{path}: too short to transcribe ({waveform.numel()} samples)")
+            check_duration(waveform, model.sample_rate, str(path))
             waveform = fit_clip(waveform, checkpoint["clip"]["length"], checkpoint["clip"]["policy"])
             record = {"file": str(path), "text": transcribe(model, waveform, vocabulary, args.beam)}
-        except Exception as error:  # one bad file must not stop the others
+        except (AudioFileError, ValueError) as error:  # one bad file must not stop the others
             failed += 1
-            record = {"file": str(path), "error": f"{type(error).__name__}: {error}"}
-            print(f"error: {record['error']}", file=sys.stderr)
+            record = {"file": str(path), "error": str(error)}
+            print(f"error: {error}", file=sys.stderr)
         print(json.dumps(record), flush=True)
     return 1 if failed else 0
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import soundfile
 import torch
 import torch.nn.functional as F
@@ -31,6 +32,8 @@ def load_audio(
     rate is an :class:`AudioFileError` unless ``resample=True``, which converts it.
     """
     path = Path(path)
+    if path.is_dir():
+        raise AudioFileError(f"{path} is a folder, not an audio file: name the files in it")
     if not path.is_file():
         raise AudioFileError(
             f"audio file {path} not found: check the path, or run ensure_fsdd() to download FSDD "
@@ -41,8 +44,16 @@ def load_audio(
     except (soundfile.SoundFileError, RuntimeError) as error:
         raise AudioFileError(
             f"{path} is not a readable WAV/FLAC file ({error}); it may be truncated or corrupt: "
-            "delete it and download or record it again"
+            "record or download that file again"
         ) from error
+    promised = _wav_frames_promised(path)
+    if promised is not None and len(samples) < promised:
+        raise AudioFileError(
+            f"{path} is truncated: its header promises {promised} frames but only {len(samples)} are there; "
+            "record or download that file again"
+        )
+    if not np.isfinite(samples).all():
+        raise AudioFileError(f"{path} holds NaN or infinite samples: it is not audio the models can use")
     waveform = torch.from_numpy(samples.T.copy())  # (channels, time)
     if mono:
         waveform = waveform.mean(dim=0)
@@ -54,6 +65,31 @@ def load_audio(
         waveform = torchaudio.functional.resample(waveform, rate, sample_rate)
         rate = sample_rate
     return waveform, rate
+
+
+def _wav_frames_promised(path: Path) -> int | None:
+    """The frame count a RIFF/WAVE file's header declares for its ``data`` chunk (``None`` for other
+    formats, or a header that declares no size, as streamed files do). libsndfile reads a cut file
+    without complaint, so :func:`load_audio` compares this with what it read."""
+    with open(path, "rb") as file:
+        head = file.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = None
+        while chunk := file.read(8):
+            if len(chunk) < 8:
+                return None
+            name, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if name == b"fmt ":
+                fmt = file.read(size + size % 2)
+                block_align = int.from_bytes(fmt[12:14], "little")
+            elif name == b"data":
+                if not block_align or size in (0, 0xFFFFFFFF):
+                    return None
+                return size // block_align
+            else:
+                file.seek(size + size % 2, 1)
+    return None
 
 
 def fix_length(waveform: torch.Tensor, length: int, align: str = "left") -> torch.Tensor:

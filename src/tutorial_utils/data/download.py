@@ -158,6 +158,9 @@ def download_file(
         if expected_sha256 is not None and digest.hexdigest() != expected_sha256.lower():
             raise failure(f"its SHA-256 is {digest.hexdigest()}, not the expected {expected_sha256}")
         try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(partial, 0o666 & ~umask)  # a finished download gets the usual permissions, not mkstemp's 0600
             os.replace(partial, dest)
         except OSError as error:
             raise failure(f"cannot move the download into place ({error})") from error

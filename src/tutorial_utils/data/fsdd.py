@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 
 from .. import config
 from .audio import fit_clip, load_audio
+from . import download
 from .download import ChecksumError, DownloadError, check_sha256sums, download_file, read_sha256sums
 
 FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
@@ -81,22 +82,48 @@ def _verification_key(recordings: Path, manifest: Mapping[str, str]) -> tuple[st
     return str(recordings.resolve()), hash(tuple(files)), hash(frozenset(manifest.items()))
 
 
-def _verify_present(recordings: Path, manifest: Mapping[str, str]) -> None:
-    """Check the WAV files present against ``manifest``, once per process unless they change."""
+def _problems(recordings: Path, manifest: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """``(altered, missing)``: WAV files whose SHA-256 differs from ``manifest``, and the files of
+    ``manifest`` missing for the speakers present (a copy may hold only some speakers, but each of
+    those completely). Files that ``manifest`` does not list -- a reader's own recordings -- are
+    neither checked nor listed (see :func:`list_fsdd`)."""
+    present = {p.name: p for p in recordings.glob("*.wav") if p.name in manifest}
+    altered = sorted(name for name, path in present.items() if download.sha256sum(path) != manifest[name])
+    speakers = {FsddRecording.from_path(name).speaker for name in present}
+    missing = sorted(n for n in manifest if n not in present and FsddRecording.from_path(n).speaker in speakers)
+    return altered, missing
+
+
+def _some(names: Sequence[str], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def _verify_present(recordings: Path, manifest: Mapping[str, str], restore: Callable[[list[str]], None] | None) -> None:
+    """Check the recordings against ``manifest``, once per process unless they change. Missing
+    recordings of a present speaker are fetched again by ``restore`` (if given); a corrupt file is
+    named, with the fix for that file alone: nothing is ever deleted here."""
     key = _verification_key(recordings, manifest)
     if key in _verified:
         return
-    try:
-        checked = check_sha256sums(recordings, manifest, pattern="*.wav")
-    except ChecksumError as error:
+    altered, missing = _problems(recordings, manifest)
+    if altered:
         raise ChecksumError(
-            f"FSDD in {recordings} does not match its checksum manifest: it holds {error.problems}. "
-            f"Delete {recordings} and call ensure_fsdd() to download a fresh copy, or set "
-            f"{config.DATA_DIR_VARIABLE} to a folder that has a good fsdd/recordings"
-        ) from None
-    if checked == 0:
+            f"{len(altered)} FSDD file(s) in {recordings} differ from FSDD's checksums (corrupt or edited): "
+            f"{_some(altered)}. Delete just those files and run again: missing recordings are fetched anew "
+            f"(or copy them from a good copy of FSDD)",
+            f"{len(altered)} altered",
+        )
+    if missing and restore is not None:
+        restore(missing)
+        altered, missing = _problems(recordings, manifest)
+    if missing:
         raise FileNotFoundError(
-            f"{recordings} holds no WAV files: delete the empty folder and call ensure_fsdd() to download FSDD"
+            f"FSDD in {recordings} lacks {len(missing)} recording(s) of the speakers it holds: {_some(missing)}. "
+            f"Run ensure_fsdd() with a network connection to fetch just those, or copy them from a good copy of FSDD"
+        )
+    if not any(name in manifest for name in os.listdir(recordings)):
+        raise FileNotFoundError(
+            f"{recordings} holds no FSDD recordings: delete the empty folder and call ensure_fsdd() to download FSDD"
         )
     _verified.add(key)
 
@@ -133,6 +160,56 @@ def _extract_recordings(archive: Path, dest: Path) -> Path:
     return dest / top / "recordings"
 
 
+STAGING_PREFIX = ".fsdd-download-"
+
+
+def _remove_stale_downloads(root: Path) -> None:
+    """Remove the staging folders of downloads whose process has died (killed mid-download)."""
+    for folder in root.glob(f"{STAGING_PREFIX}*"):
+        pid = folder.name.removeprefix(STAGING_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _restore_recordings(root: Path, url: str, manifest: Mapping[str, str], progress: bool, names: list[str]) -> None:
+    """Fetch the archive again and put back just the recordings ``names`` (verified, atomically
+    each); the recordings already there are left as they are."""
+    recordings = root / "fsdd" / "recordings"
+    try:
+        _remove_stale_downloads(root)
+        staging = Path(tempfile.mkdtemp(dir=root, prefix=f"{STAGING_PREFIX}{os.getpid()}-"))
+    except OSError as error:
+        raise DownloadError(
+            f"FSDD in {recordings} lacks {len(names)} recording(s) ({_some(names)}) and {root} is not writable "
+            f"({error}): copy them from a good copy of FSDD", str(error)
+        ) from error
+    try:
+        archive = download_file(url, staging / "fsdd.tar.gz", progress=progress)
+        unpacked = _extract_recordings(archive, staging / "unpacked")
+        for name in names:
+            source = unpacked / name
+            if not source.is_file() or download.sha256sum(source) != manifest[name]:
+                raise DownloadError(f"the archive's copy of {name} is missing or corrupt", name)
+            os.replace(source, recordings / name)
+    except DownloadError as error:
+        raise DownloadError(
+            f"FSDD in {recordings} lacks {len(names)} recording(s) ({_some(names)}) and fetching them failed: "
+            f"{error.reason}. {_fix(recordings, url)}", error.reason
+        ) from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def _install_fsdd(root: Path, url: str, manifest: Mapping[str, str], progress: bool) -> Path:
     """Download, unpack and verify FSDD in a temporary folder, then rename it into place."""
     recordings = root / "fsdd" / "recordings"
@@ -143,7 +220,8 @@ def _install_fsdd(root: Path, url: str, manifest: Mapping[str, str], progress: b
 
     try:
         root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=root, prefix=".fsdd-download-"))
+        _remove_stale_downloads(root)
+        staging = Path(tempfile.mkdtemp(dir=root, prefix=f"{STAGING_PREFIX}{os.getpid()}-"))
     except OSError as error:
         raise failure(f"cannot write to {root} ({error})") from error
     made_parent = False
@@ -184,9 +262,12 @@ def ensure_fsdd(
     """The folder of FSDD's WAV files, ``<root>/fsdd/recordings``, downloaded if absent.
 
     ``root``: the data directory (default ``config.data_dir()``). A copy already there is checked
-    against ``manifest`` (``{file name: sha256}``, default: FSDD v1.0.10's): every WAV file present
-    must be listed and match (once per process). A fresh download must hold every listed file; it
-    is unpacked beside the destination and renamed into place, so a failure leaves nothing behind.
+    against ``manifest`` (``{file name: sha256}``, default: FSDD v1.0.10's), once per process: the
+    recordings present must match it, and each speaker present must be complete (recordings missing
+    are fetched again when ``download``; a corrupt one is named, and only it needs replacing). Other
+    WAV files, such as your own recordings, are left alone and not listed. A fresh download must
+    hold every listed file; it is unpacked beside the destination and renamed into place, so a
+    failure leaves nothing behind.
     """
     root = Path(root) if root is not None else config.data_dir()
     manifest = fsdd_manifest() if manifest is None else manifest
@@ -198,7 +279,8 @@ def ensure_fsdd(
                 + _fix(recordings, url)
             )
         _install_fsdd(root, url, manifest, progress)
-    _verify_present(recordings, manifest)
+    restore = (lambda names: _restore_recordings(root, url, manifest, progress, names)) if download else None
+    _verify_present(recordings, manifest, restore)
     return recordings
 
 
@@ -212,7 +294,11 @@ def list_fsdd(root: str | Path | None = None) -> list[FsddRecording]:
     folder = Path(root) if root is not None else None
     if folder is None or not any(folder.glob("*.wav")):
         folder = ensure_fsdd(folder)
-    recordings = [FsddRecording.from_path(path) for path in folder.glob("*.wav")]
+        manifest = fsdd_manifest()
+        paths = [path for path in folder.glob("*.wav") if path.name in manifest]  # not a reader's own files
+    else:
+        paths = list(folder.glob("*.wav"))
+    recordings = [FsddRecording.from_path(path) for path in paths]
     return sorted(recordings, key=lambda r: (r.speaker, r.digit, r.take))
 
 

@@ -16,6 +16,17 @@ from ..data.audio import fit_clip
 from ..data.text import Vocabulary
 from ..models.asr import SpeechRecognizer
 
+#: Recordings shorter than this are refused: the shortest spoken digit of FSDD lasts 0.14 s, and a
+#: model asked about less than a word still answers, with a label that means nothing.
+MIN_SECONDS = 0.1
+
+
+def check_duration(waveform: torch.Tensor, sample_rate: int, name: str) -> None:
+    """Raise ``ValueError`` if ``waveform`` ``(samples,)`` is shorter than :data:`MIN_SECONDS`."""
+    seconds = waveform.shape[-1] / sample_rate
+    if seconds < MIN_SECONDS:
+        raise ValueError(f"{name} lasts {seconds:.3f} s, shorter than the {MIN_SECONDS} s a spoken word needs")
+
 
 @torch.no_grad()
 def classify(model: nn.Module, front_end: nn.Module, waveform: torch.Tensor, labels: Sequence[str],

@@ -234,7 +234,7 @@ def train_connected_digits(
     beam_width: int = 8,
     seed: int = 0,
     augment: bool = True,
-    save: str | None = None,
+    save: str | Path | None = None,
     cache: str | None = None,
     device: torch.device | str = "cpu",
     model_config: RecognizerConfig = DIGIT_MODEL,

@@ -16,10 +16,8 @@ kind with a sentence that says which command writes the right one.
 from __future__ import annotations
 
 import os
-import pickle
 import stat
 import tempfile
-import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -87,7 +85,7 @@ def load_checkpoint(path: str | Path, kind: str | None = None, map_location: tor
         raise CheckpointError(f"checkpoint {path} not found: write one with {advice}")
     try:
         saved = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as error:
+    except Exception as error:  # the weights-only unpickler fails in many ways on a file that is not ours
         raise CheckpointError(
             f"{path} is not a checkpoint of this book (truncated or not a PyTorch file): retrain with {advice}"
         ) from error
@@ -97,6 +95,24 @@ def load_checkpoint(path: str | Path, kind: str | None = None, map_location: tor
         raise CheckpointError(f"{path} has checkpoint version {saved.get('version')}, this book reads {VERSION}: retrain with {advice}")
     if kind is not None and saved.get("kind") != kind:
         raise CheckpointError(f"{path} is a {saved.get('kind')} checkpoint, not a {kind}: write a {kind} with {advice}")
+    return saved
+
+
+def check_resumable(path: str | Path, settings: dict | None) -> dict:
+    """The training-run checkpoint at ``path``, if it can continue a run with ``settings``: a
+    checkpoint of another kind, or of a run with other settings, is refused with a
+    :class:`CheckpointError` that names each setting that differs (a finished run cannot be
+    extended to more epochs: the schedule was planned for its own number)."""
+    saved = load_checkpoint(path, "training-run")
+    stored = saved.get("settings") or {}
+    if settings is not None:
+        differ = [f"{key}: {stored.get(key)!r} in the checkpoint, {settings.get(key)!r} now"
+                  for key in sorted(set(stored) | set(settings)) if stored.get(key) != settings.get(key)]
+        if differ:
+            raise CheckpointError(
+                f"{path} is a run with other settings ({'; '.join(differ)}): resume with the same settings, "
+                "or start a new run with another --checkpoint"
+            )
     return saved
 
 

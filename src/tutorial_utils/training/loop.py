@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from .amp import autocast_dtype, backward_and_step
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import check_resumable, save_checkpoint
 
 Scheduler = Callable[[torch.optim.Optimizer, int], torch.optim.lr_scheduler.LRScheduler]
 #: One batch's loss: ``(forward, batch, device, autocast) -> (mean loss, examples, correct or None)``;
@@ -208,6 +208,7 @@ def fit(
     seed: int = 0,
     checkpoint_path: str | Path | None = None,
     resume: bool = False,
+    run_settings: dict | None = None,
     early_stopping_patience: int | None = None,
     monitor: str = "val_loss",
     progress: bool = True,
@@ -235,7 +236,8 @@ def fit(
     - ``checkpoint_path``: after every epoch, save everything needed to resume (weights,
       optimizer, scheduler, scaler, random states, history) atomically; with ``resume=True`` an
       existing checkpoint is loaded and training goes on from the next epoch, reproducing the
-      uninterrupted run.
+      uninterrupted run. ``run_settings`` (plain values: data, seed, learning rate, epochs, ...) are
+      stored with it, and a resume with different settings is refused, naming them.
     """
     if validate is None and val_loader is not None:
         def validate(m: nn.Module) -> dict[str, float]:
@@ -258,7 +260,7 @@ def fit(
     history: dict[str, list[float]] = {}
     best, best_state, stale, start_epoch = None, None, 0, 0
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
-        state = load_checkpoint(checkpoint_path, "training-run", map_location=device)
+        state = check_resumable(checkpoint_path, run_settings)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if schedule is not None:
@@ -323,6 +325,7 @@ def fit(
                 best=best,
                 best_model=best_state,
                 stale=stale,
+                settings=run_settings,
             )
         if progress:
             shown = {k: round(v[-1], 4) for k, v in history.items() if k not in ("epoch", "lr", "epoch_seconds", "epoch_cpu_seconds")}
