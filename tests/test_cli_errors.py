@@ -216,3 +216,20 @@ def test_a_digit_without_training_recordings_is_an_error(capsys, monkeypatch):
     waveforms, labels = torch.zeros(20, 8000), torch.tensor([0, 1, 2, 4, 5, 6, 7, 8, 9, 0] * 2)  # no 3
     monkeypatch.setattr(command, "fsdd_tensors", lambda **kw: {n: (waveforms, labels) for n in ("train", "validation", "test")})
     assert "no recording of digit(s) [3]" in fails(capsys, command.main, ["--model", "res8-narrow"])
+
+
+def test_transcribe_refuses_a_zero_beam(capsys, recogniser):
+    assert "--beam must be at least 1" in fails(capsys, transcribe.main, ["--checkpoint", str(recogniser), "--beam", "0", "x.wav"])
+
+
+def test_no_data_and_no_network_is_one_line_with_the_fix(capsys, monkeypatch, tmp_path):
+    from tutorial_utils.data import DownloadError, fsdd
+
+    def offline(url, dest, **kwargs):
+        raise DownloadError(f"could not download {url}", "could not connect (no network)")
+
+    monkeypatch.setenv(config.DATA_DIR_VARIABLE, str(tmp_path))
+    monkeypatch.setattr(fsdd, "download_file", offline)
+    message = fails(capsys, train.main, ["--limit", "2"])
+    assert "could not install FSDD" in message and "No network? Download" in message
+    assert f"set {config.DATA_DIR_VARIABLE}" in message
