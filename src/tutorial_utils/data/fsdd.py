@@ -28,7 +28,7 @@ from torch.utils.data import Dataset
 from .. import config
 from .audio import fit_clip, load_audio
 from . import download
-from .download import ChecksumError, DownloadError, check_sha256sums, download_file, read_sha256sums
+from .download import ChecksumError, DownloadError, _some, check_sha256sums, download_file, read_sha256sums
 
 FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
 FSDD_SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
@@ -92,10 +92,6 @@ def _problems(recordings: Path, manifest: Mapping[str, str]) -> tuple[list[str],
     speakers = {FsddRecording.from_path(name).speaker for name in present}
     missing = sorted(n for n in manifest if n not in present and FsddRecording.from_path(n).speaker in speakers)
     return altered, missing
-
-
-def _some(names: Sequence[str], shown: int = 5) -> str:
-    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _verify_present(recordings: Path, manifest: Mapping[str, str], restore: Callable[[list[str]], None] | None) -> None:
