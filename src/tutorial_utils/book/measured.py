@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 
 import torch
 
@@ -35,14 +37,36 @@ def load(name: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def source_version() -> str:
+    """The code that ran: the git commit of the checkout this package is imported from (with
+    ``-dirty`` when its ``src`` folder has uncommitted changes), else the installed package's version."""
+    here = Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        checkout = Path(git("rev-parse", "--show-toplevel"))
+        if checkout / "src" / "tutorial_utils" != here.parent:
+            raise FileNotFoundError("installed inside some other repository")
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--", str(checkout / "src"))
+    except (OSError, subprocess.CalledProcessError):
+        from .. import __version__
+        return f"tutorial_utils {__version__}"
+    return commit + ("-dirty" if dirty else "")
+
+
 def record(launcher: Sequence[str], argv: Sequence[str], device: torch.device, **results: object) -> dict:
     """Print and return one run's record: the ``command`` that reproduces it (``launcher`` such as
-    ``["python", "-m", "tutorial_utils.train"]``, then ``argv``), the ``device`` and ``profile``,
-    then ``results``."""
+    ``["python", "-m", "tutorial_utils.train"]``, then ``argv``), the ``device``, ``profile``, the
+    code (``commit``, see :func:`source_version`) and ``torch`` version, then ``results``."""
     line = {
         "command": shlex.join([*launcher, *argv]),
         "device": config.device_name(device),
         "profile": config.profile(),
+        "commit": source_version(),
+        "torch": torch.__version__,
         **results,
     }
     print(json.dumps(line), flush=True)

@@ -17,7 +17,7 @@ from torch.utils.data import Subset
 from .. import config
 from . import common
 from ..book.measured import record
-from ..data import FSDD_LABELS, SpeechCommandsKWS, fsdd_tensors, list_fsdd
+from ..data import FSDD_LABELS, FSDD_VERSION, SpeechCommandsKWS, fsdd_speakers, fsdd_tensors, sha256sum
 from ..front_end import AugmentConfig, FrontEnd, FrontEndConfig
 from ..models import KWS_MODELS, kws_model
 from ..training.asr import train_connected_digits
@@ -27,8 +27,10 @@ from ..training.spotter import as_dataset, train_spotter
 
 TRAIN = ("python", "-m", "tutorial_utils.train")
 ASR_TRAIN = ("python", "-m", "tutorial_utils.train", "--task", "asr")
+SPEAKERS_HELP = ("FSDD: comma-separated speakers to use, the others ignored (default: all present); "
+                 "repeats a record's run on a download with more speakers")
 #: The options that make a keyword-spotting run what it is: a resume must repeat them.
-RUN_SETTINGS = ("dataset", "model", "plain", "test_speakers", "epochs", "batch_size", "lr", "weight_decay",
+RUN_SETTINGS = ("dataset", "model", "plain", "speakers", "test_speakers", "epochs", "batch_size", "lr", "weight_decay",
                 "label_smoothing", "normalize", "train_on_validation", "early_stopping", "seed", "limit")
 
 
@@ -50,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--download", action="store_true", help="fetch Speech Commands (2.3 GB) if it is absent")
     parser.add_argument("--model", choices=list(KWS_MODELS), default="res8")
     parser.add_argument("--plain", action="store_true", help="no shortcuts: the plain CNN of the same shape")
+    parser.add_argument("--speakers", help=SPEAKERS_HELP)
     parser.add_argument("--test-speakers", help="FSDD: comma-separated held-out speakers (default: official split)")
     parser.add_argument("--epochs", type=common.positive("--epochs"), default=config.by_profile(ci=1, cpu=40, gpu=60))
     parser.add_argument("--batch-size", type=common.positive("--batch-size"), default=64)
@@ -77,8 +80,8 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--workers", type=int, help="DataLoader processes (default: 0 for FSDD, held in memory; 4 otherwise)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
-    if args.test_speakers and args.dataset != "fsdd":
-        parser.error("--test-speakers selects FSDD speakers; Speech Commands has its own speaker-independent split")
+    if (args.test_speakers or args.speakers) and args.dataset != "fsdd":
+        parser.error("--speakers and --test-speakers select FSDD speakers; Speech Commands has its own split")
     if args.workers is not None and args.workers < 0:
         parser.error(f"--workers must be 0 or more, not {args.workers}")
     augmentations = set() if args.augment == "none" else set(args.augment.split(","))
@@ -118,9 +121,12 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
 
     began, began_cpu = time.perf_counter(), time.process_time()
     speakers = args.test_speakers.split(",") if args.test_speakers else None
+    used = args.speakers.split(",") if args.speakers else None
     normalize = None if args.normalize == "none" else args.normalize
+    data = {}
     if args.dataset == "fsdd":
-        splits, labels, length = fsdd_tensors(test_speakers=speakers, limit=args.limit), FSDD_LABELS, 8000
+        splits, labels, length = fsdd_tensors(test_speakers=speakers, limit=args.limit, speakers=used), FSDD_LABELS, 8000
+        data = {"fsdd_version": FSDD_VERSION, "fsdd_speakers": sorted(used or fsdd_speakers())}
         front_end_config = FrontEndConfig(normalize=normalize)
         absent = sorted(set(range(len(labels))) - set(splits["train"][1].tolist()))
         if absent and args.limit is None:  # (a --limit subset may miss some on purpose)
@@ -157,6 +163,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         TRAIN, argv, device,
         dataset=args.dataset,
         split=f"speaker-independent:{','.join(speakers)}" if speakers else "official",
+        **data,
         classes=len(labels),
         model=args.model + ("-plain" if args.plain else ""),
         augment=sorted(augmentations),
@@ -172,6 +179,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         wall_seconds=round(time.perf_counter() - began, 1),
         cpu_seconds=round(time.process_time() - began_cpu, 1),  # all threads; a shared machine inflates wall time
         samples_per_second=round(len(history["epoch"]) * train_examples / train_seconds, 1),
+        **({"model_file": save.name, "model_sha256": sha256sum(save)} if save else {}),
     )
 
 
@@ -180,6 +188,7 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     CTC recogniser on connected FSDD digits and print one JSON line of results per run (with
     ``--leave-one-out``: per held-out speaker, then the mean)."""
     parser = common.parser("python -m tutorial_utils.train --task asr", train_recogniser.__doc__)
+    parser.add_argument("--speakers", help=SPEAKERS_HELP)
     split = parser.add_mutually_exclusive_group()
     split.add_argument("--test-speakers", help="comma-separated: speaker-independent split (default: speaker-dependent)")
     split.add_argument("--leave-one-out", action="store_true", help="hold out each speaker in turn; report the mean WER")
@@ -205,8 +214,9 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
 
 def _train_recognisers(args: argparse.Namespace, argv: Sequence[str], device: torch.device, save) -> list[dict]:
     counts = {"train": args.utterances, **config.by_profile(ci={"validation": 5, "test": 5}, cpu={}, gpu={})}
+    used = args.speakers.split(",") if args.speakers else None
     if args.leave_one_out:
-        folds = [[s] for s in sorted({r.speaker for r in list_fsdd()})]
+        folds = [[s] for s in sorted(used or fsdd_speakers())]
     else:
         folds = [args.test_speakers.split(",") if args.test_speakers else None]
     results = []
@@ -214,9 +224,12 @@ def _train_recognisers(args: argparse.Namespace, argv: Sequence[str], device: to
         _, _, result = train_connected_digits(
             fold, epochs=args.epochs, counts=counts, batch_size=args.batch_size, learning_rate=args.lr,
             beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=save, cache=args.cache_dir,
-            device=device, progress=True,
+            device=device, progress=True, speakers=used,
         )
         result.pop("profile"), result.pop("device")
+        result["fsdd_version"] = FSDD_VERSION
+        if save:
+            result.update(model_file=save.name, model_sha256=sha256sum(save))
         results.append(record(ASR_TRAIN, argv, device, **result))
     if len(folds) > 1:
         mean = {key: round(sum(r[key] for r in results) / len(results), 4) for key in ("test_wer_greedy", "test_wer_beam")}

@@ -18,6 +18,7 @@ from .fsdd import (
     FSDD_LABELS,
     FSDD_SPEAKERS,
     FSDD_URL,
+    FSDD_VERSION,
     FsddDataset,
     FsddRecording,
     ensure_fsdd,
@@ -28,6 +29,7 @@ from .fsdd import (
     list_fsdd,
     load_fsdd_features,
     load_fsdd_tensors,
+    only_speakers,
     split_fsdd,
 )
 from .librispeech import LibriSpeech
@@ -51,6 +53,7 @@ __all__ = [
     "DownloadError",
     "FSDD_SPEAKERS",
     "FSDD_URL",
+    "FSDD_VERSION",
     "FsddDataset",
     "FsddRecording",
     "KWS12_WORDS",
@@ -67,6 +70,7 @@ __all__ = [
     "load_audio",
     "load_fsdd_features",
     "load_fsdd_tensors",
+    "only_speakers",
     "read_sha256sums",
     "sha256sum",
     "split_fsdd",

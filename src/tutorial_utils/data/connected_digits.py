@@ -28,7 +28,7 @@ from torch.utils.data import Dataset
 
 from .. import config
 from .audio import load_audio
-from .fsdd import FsddRecording, list_fsdd, split_fsdd
+from .fsdd import FsddRecording, list_fsdd, only_speakers, split_fsdd
 
 SAMPLE_RATE = 8000
 POOLS = ("train", "validation", "test")
@@ -209,6 +209,7 @@ def connected_digit_splits(
     root: Path | None = None,
     cache: Path | None = None,
     composition: Composition = Composition(),
+    speakers: Sequence[str] | None = None,
 ) -> dict[str, ConnectedDigits]:
     """``{"train", "validation", "test"}`` datasets, built into the cache on first use.
 
@@ -216,9 +217,10 @@ def connected_digit_splits(
     else speaker-independent, holding out ``test_speakers``. ``counts``: utterances per speaker and
     pool (default :data:`DEFAULT_COUNTS`). ``root``: where FSDD is, as for :func:`list_fsdd`
     (default: found, or downloaded, under the data directory). ``cache``: default :func:`cache_dir`.
+    ``speakers``: use only these speakers (default: every speaker present).
     """
     counts = {**DEFAULT_COUNTS, **(counts or {})}
-    recordings = list_fsdd(root)
+    recordings = only_speakers(list_fsdd(root), speakers)
     speakers = sorted({r.speaker for r in recordings})
     unknown = set(test_speakers or ()) - set(speakers)
     if unknown:

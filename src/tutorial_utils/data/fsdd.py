@@ -30,7 +30,8 @@ from .audio import fit_clip, load_audio
 from . import download
 from .download import ChecksumError, DownloadError, _some, check_sha256sums, download_file, read_sha256sums
 
-FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
+FSDD_VERSION = "1.0.10"
+FSDD_URL = f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v{FSDD_VERSION}.tar.gz"
 FSDD_SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
 SAMPLE_RATE = 8000
 #: Takes 0-4 of every speaker and digit are FSDD's official test set.
@@ -408,12 +409,26 @@ def load_fsdd_features(
 FSDD_LABELS = tuple(str(digit) for digit in range(10))
 
 
+def only_speakers(recordings: Sequence[FsddRecording], speakers: Sequence[str] | None) -> list[FsddRecording]:
+    """The recordings of ``speakers`` (all of them for ``None``), so that a run on a six-speaker
+    download can repeat one made on a copy with fewer; a named speaker that is absent is an error."""
+    if speakers is None:
+        return list(recordings)
+    present = sorted({r.speaker for r in recordings})
+    absent = sorted(set(speakers) - set(present))
+    if absent:
+        raise ValueError(f"speakers {absent} are not in this copy of FSDD, which has {present}")
+    return [r for r in recordings if r.speaker in set(speakers)]
+
+
 def fsdd_recordings(
     test_speakers: Sequence[str] | None = None, root: str | Path | None = None, limit: int | None = None,
+    speakers: Sequence[str] | None = None,
 ) -> dict[str, list[FsddRecording]]:
     """FSDD's ``train``/``validation``/``test`` recordings (see :func:`split_fsdd`).
-    ``limit``: at most that many per split, evenly spread over it (for quick tests)."""
-    splits = split_fsdd(list_fsdd(root), test_speakers=test_speakers)
+    ``limit``: at most that many per split, evenly spread over it (for quick tests).
+    ``speakers``: use only these speakers' recordings (default: every speaker present)."""
+    splits = split_fsdd(only_speakers(list_fsdd(root), speakers), test_speakers=test_speakers)
     if limit is not None:
         splits = {name: [rs[i * len(rs) // limit] for i in range(min(limit, len(rs)))] for name, rs in splits.items()}
     return splits
@@ -421,11 +436,12 @@ def fsdd_recordings(
 
 def fsdd_tensors(
     test_speakers: Sequence[str] | None = None, length: int = 8000, root: str | Path | None = None,
-    limit: int | None = None,
+    limit: int | None = None, speakers: Sequence[str] | None = None,
 ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """The splits of :func:`fsdd_recordings`, in the same order, as ``(waveforms (n, length),
     digits (n,))`` at 8 kHz (:func:`load_fsdd_tensors`)."""
-    return {name: load_fsdd_tensors(recordings, length) for name, recordings in fsdd_recordings(test_speakers, root, limit).items()}
+    splits = fsdd_recordings(test_speakers, root, limit, speakers)
+    return {name: load_fsdd_tensors(recordings, length) for name, recordings in splits.items()}
 
 
 def fsdd_speakers(root: str | Path | None = None) -> list[str]:

@@ -239,6 +239,7 @@ def train_connected_digits(
     device: torch.device | str = "cpu",
     model_config: RecognizerConfig = DIGIT_MODEL,
     progress: bool = True,
+    speakers: Sequence[str] | None = None,
 ) -> tuple[torch.nn.Module, History, dict]:
     """Train a :class:`~tutorial_utils.models.asr.SpeechRecognizer` on connected FSDD digits; return
     the model, its :class:`History` and a JSON-ready summary: test WER with greedy and beam
@@ -249,9 +250,11 @@ def train_connected_digits(
     data directory has them) and SpecAugment; ``False`` for none.
     ``model_config``: the recogniser (default: :data:`~tutorial_utils.models.asr.DIGIT_MODEL`).
     ``cache``: where the rendered utterances go (default: :func:`~tutorial_utils.data.connected_digits.cache_dir`).
+    ``speakers``: the FSDD speakers to use (default: every speaker present).
     """
     began = time.perf_counter()
-    splits = connected_digit_splits(test_speakers, counts=counts, seed=seed, cache=Path(cache) if cache else None)
+    splits = connected_digit_splits(test_speakers, counts=counts, seed=seed, cache=Path(cache) if cache else None,
+                                    speakers=speakers)
     options = {}
     noise = None
     if augment:
@@ -273,6 +276,7 @@ def train_connected_digits(
         "task": "asr",
         "dataset": "connected-fsdd",
         "split": f"speaker-independent:{','.join(test_speakers)}" if test_speakers else "speaker-dependent",
+        "fsdd_speakers": sorted({u.speaker for split in splits.values() for u in split.utterances}),
         "profile": config.profile(),
         "device": config.device_name(torch.device(device)),
         "parameters": sum(p.numel() for p in model.parameters()),
