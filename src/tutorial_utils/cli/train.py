@@ -179,6 +179,8 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         wall_seconds=round(time.perf_counter() - began, 1),
         cpu_seconds=round(time.process_time() - began_cpu, 1),  # all threads; a shared machine inflates wall time
         samples_per_second=round(len(history["epoch"]) * train_examples / train_seconds, 1),
+        history={key: [round(x, 4) for x in values] for key, values in history.items()
+                 if key in ("train_loss", "train_acc", "val_loss", "val_acc")},
         **({"model_file": save.name, "model_sha256": sha256sum(save)} if save else {}),
     )
 

@@ -294,4 +294,7 @@ def train_connected_digits(
         "train_cpu_seconds": round(history.cpu_seconds[-1], 1),
         "threads": torch.get_num_threads(),
         "wall_seconds": round(time.perf_counter() - began, 1),
+        "history": {"train_loss": [round(x, 4) for x in history.train_loss],
+                    "validation_loss": [round(x, 4) for x in history.validation_loss],
+                    "validation_wer": [round(x, 4) for x in history.validation_wer]},
     }
