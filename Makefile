@@ -1,6 +1,8 @@
 # Two commands on a fresh machine:
 #   make book   set everything up (virtual environment from the lock, tutorial_utils, Jupyter kernel)
-#               and build the book into build/_build/html (profile from BOOK_PROFILE, else the machine's)
+#               and build the book into build/_build/html in the cpu profile, the published site
+#               (make book BOOK_PROFILE=gpu for full-size runs); chapters whose code did not change
+#               are not executed again (their outputs are cached in build/jupyter_cache/<profile>)
 #   make test   set up the same way if needed, then run every test in the ci profile
 # Maintenance:
 #   make lock         re-resolve requirements.in (and the compatibility stacks) into hashed lock files
@@ -25,8 +27,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
+BOOK_PROFILE ?= cpu
+
 book: setup
-	$(BIN)/jupyter-book build $(JB_ARGS) -W -n --keep-going
+	BOOK_PROFILE=$(BOOK_PROFILE) $(BIN)/jupyter-book build $(JB_ARGS) -W -n --keep-going
 
 # The package tests, then the full book build, one after the other (run side by side on a fresh
 # environment, two kernels compiling librosa's numba code hung), with one torch thread: the tests'
