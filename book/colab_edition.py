@@ -7,7 +7,9 @@ view) and ``{cite}`` roles as literal text. Each edition rewrites that markup:
 * an exercise becomes a bold, numbered heading ("Exercise 3 (title)") with an anchor;
 * a solution becomes an HTML ``<details>`` block, collapsed until the reader opens it;
 * a citation becomes "(He et al., 2016)", linked to a references cell appended to the chapter;
-* ``{ref}`` links and ``(label)=`` targets become Markdown links and HTML anchors.
+* ``{ref}`` links and ``(label)=`` targets become Markdown links and HTML anchors;
+* a computed value in the prose, ``{glue:text}`name```, becomes "(printed above)": the book's
+  build fills it in from the cell that computed it, and in Colab that cell prints it.
 
 The setup cell installs ``tutorial_utils`` at the commit the edition was generated from, so the
 notebook and the package cannot drift apart. Outputs are dropped: a reader runs the cells.
@@ -50,6 +52,7 @@ DIRECTIVE = re.compile(
     re.MULTILINE | re.DOTALL,
 )
 CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
+GLUE = re.compile(r"\{glue:text\}`([^`]+)`")
 REF = re.compile(r"\{ref\}`(?:([^`<]*?)\s*<)?([\w-]+)>?`")
 TARGET = re.compile(r"^\(([\w-]+)\)=[ \t]*\n", re.MULTILINE)
 
@@ -151,6 +154,7 @@ def convert_markdown(text: str, exercises: dict, targets: dict, bibliography: Bi
 
     text = DIRECTIVE.sub(directive, text)
     text = CITE.sub(cite, text)
+    text = GLUE.sub("(printed above)", text)
     text = REF.sub(ref, text)
     return TARGET.sub(lambda m: f'<a id="{m[1]}"></a>\n\n', text)
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "book"))
 import colab_edition  # noqa: E402
 
 SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-MYST = re.compile(r"\{(?:cite|ref|exercise|solution|numref|eq)[:\w]*\}")
+MYST = re.compile(r"\{(?:cite|ref|exercise|solution|numref|eq|glue)[:\w]*\}")
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +108,8 @@ def test_nbconvert_renders_an_edition_with_collapsed_solutions_and_readable_cita
     assert "<details>" in html and "<summary>Solution to Exercise 1" in html
     assert '<a href="#ref-davis1980comparison">Davis and Mermelstein, 1980</a>' in html
     assert "{cite}" not in html and "{solution}" not in html
+
+
+def test_computed_values_in_the_prose_point_at_the_output_that_prints_them(bibliography):
+    out = convert("The network recognised {glue:text}`ch3_test_accuracy` of the test clips.", bibliography)
+    assert out == "The network recognised (printed above) of the test clips."

@@ -204,3 +204,20 @@ def test_shared_copy_passes_against_the_full_manifest():
 @pytest.mark.skipif(not (config.data_dir() / "fsdd" / "recordings").is_dir(), reason="FSDD is not in the data dir")
 def test_default_root_is_the_data_directory():
     assert ensure_fsdd(download=False) == config.data_dir() / "fsdd" / "recordings"
+
+
+def test_only_speakers_keeps_the_named_ones_and_names_an_absent_one():
+    recordings = fake_recordings()
+    kept = fsdd.only_speakers(recordings, ["cid", "ann"])
+    assert {r.speaker for r in kept} == {"ann", "cid"} and len(kept) == 2 * 10 * 12
+    assert fsdd.only_speakers(recordings, None) == recordings
+    with pytest.raises(ValueError, match=r"\['dan'\] are not in this copy of FSDD, which has \['ann', 'bob', 'cid'\]"):
+        fsdd.only_speakers(recordings, ["ann", "dan"])
+
+
+def test_a_run_on_five_speakers_repeats_on_a_download_with_six(tmp_path, monkeypatch):
+    """What --speakers is for: the same recordings, so the same splits, whatever else is present."""
+    five = fsdd.split_fsdd(fake_recordings(("ann", "bob", "cid", "dan", "eve")), test_speakers=["ann"])
+    monkeypatch.setattr(fsdd, "list_fsdd", lambda root=None: fake_recordings(("ann", "bob", "cid", "dan", "eve", "fay")))
+    six = fsdd.fsdd_recordings(test_speakers=["ann"], speakers=["ann", "bob", "cid", "dan", "eve"])
+    assert six == five

@@ -20,7 +20,8 @@ import torch
 
 from .. import config
 
-REQUIRED_KEYS = ("command", "device", "profile")
+#: What every record says: how to reproduce it, on what code, where, and in which profile.
+REQUIRED_KEYS = ("command", "commit", "device", "profile")
 
 
 def names() -> list[str]:
@@ -38,8 +39,10 @@ def load(name: str) -> list[dict]:
 
 
 def source_version() -> str:
-    """The code that ran: the git commit of the checkout this package is imported from (with
-    ``-dirty`` when its ``src`` folder has uncommitted changes), else the installed package's version."""
+    """The code that runs: the git commit of the checkout this package is imported from (with
+    ``-dirty`` when its ``src`` folder has uncommitted changes), else the installed package's version.
+    Records use :data:`SOURCE`, read when the package was imported, since edits made to the checkout
+    while a long run trains do not change the code that run loaded."""
     here = Path(__file__).resolve().parent
 
     def git(*args: str) -> str:
@@ -57,6 +60,10 @@ def source_version() -> str:
     return commit + ("-dirty" if dirty else "")
 
 
+#: :func:`source_version` when this module was imported, that is, when the run loaded its code.
+SOURCE = source_version()
+
+
 def record(launcher: Sequence[str], argv: Sequence[str], device: torch.device, **results: object) -> dict:
     """Print and return one run's record: the ``command`` that reproduces it (``launcher`` such as
     ``["python", "-m", "tutorial_utils.train"]``, then ``argv``), the ``device``, ``profile``, the
@@ -65,7 +72,7 @@ def record(launcher: Sequence[str], argv: Sequence[str], device: torch.device, *
         "command": shlex.join([*launcher, *argv]),
         "device": config.device_name(device),
         "profile": config.profile(),
-        "commit": source_version(),
+        "commit": SOURCE,
         "torch": torch.__version__,
         **results,
     }
