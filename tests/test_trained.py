@@ -46,7 +46,8 @@ def test_record_describes_the_model_file(name):
 def test_a_changed_file_is_refused_with_the_fix(tmp_path, monkeypatch):
     folder = tmp_path / "trained"
     shutil.copytree(trained._folder(), folder)
-    (folder / "res8-fsdd.pt").write_bytes((folder / "res8-fsdd.pt").read_bytes()[:-1] + b"\0")
+    data = (folder / "res8-fsdd.pt").read_bytes()
+    (folder / "res8-fsdd.pt").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # one bit flipped
     monkeypatch.setattr(trained, "_folder", lambda: folder)
     with pytest.raises(ChecksumError, match="reinstall tutorial_utils"):
         trained.load_shipped_spotter("res8-fsdd")
