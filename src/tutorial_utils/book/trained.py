@@ -1,7 +1,7 @@
 """Trained models that ship with the package, each with the record of the run that made it.
 
-A full-length training run takes longer than a chapter may (the 40-epoch spotter about 10
-minutes on a 2-core laptop, the 16-epoch recogniser about 17), so the authors ran each once with
+A full-length training run takes longer than a chapter may (each record's ``train_seconds`` says
+how long it took), so the authors ran each once with
 the package's own command and ship the result in ``trained/``: ``NAME.pt`` (the model, as
 ``--save`` wrote it) and ``NAME.json`` (the JSON line the command printed: its ``command``,
 ``commit``, device, profile, FSDD speakers and clip counts, test results, per-epoch history, and

@@ -229,7 +229,6 @@ def _train_recognisers(args: argparse.Namespace, argv: Sequence[str], device: to
             device=device, progress=True, speakers=used,
         )
         result.pop("profile"), result.pop("device")
-        result["fsdd_version"] = FSDD_VERSION
         if save:
             result.update(model_file=save.name, model_sha256=sha256sum(save))
         results.append(record(ASR_TRAIN, argv, device, **result))

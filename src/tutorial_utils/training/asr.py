@@ -23,6 +23,7 @@ from .. import config, ctc
 from ..wer import wer as word_error_rate
 from ..augment import AddNoise, load_noise_recordings
 from ..data.connected_digits import SAMPLE_RATE, connected_digit_splits
+from ..data.fsdd import FSDD_VERSION
 from ..data.text import DIGITS, Vocabulary
 from ..models.asr import DIGIT_MODEL, RecognizerConfig, SpeechRecognizer
 from .checkpoint import save_recogniser
@@ -276,6 +277,7 @@ def train_connected_digits(
         "task": "asr",
         "dataset": "connected-fsdd",
         "split": f"speaker-independent:{','.join(test_speakers)}" if test_speakers else "speaker-dependent",
+        "fsdd_version": FSDD_VERSION,
         "fsdd_speakers": sorted({u.speaker for split in splits.values() for u in split.utterances}),
         "profile": config.profile(),
         "device": config.device_name(torch.device(device)),
