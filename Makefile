@@ -35,7 +35,7 @@ book: setup
 # The package tests, then the full book build, one after the other (run side by side on a fresh
 # environment, two kernels compiling librosa's numba code hung), with one torch thread: the tests'
 # tensors are small. The book build is the only run of the notebooks: tests/test_book.py then compares
-# the outputs of their checked cells (first line `# NBVAL_CHECK_OUTPUT`) with the committed ones, as
+# the outputs of their checked cells (cell tag `nbval-check-output`) with the committed ones, as
 # nbval --nbval-lax did (compat/run still runs the notebooks under nbval).
 TEST_ENV := BOOK_PROFILE=ci OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --timeout 900

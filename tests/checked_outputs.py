@@ -1,7 +1,7 @@
 """Compare the checked cells of a committed notebook with the same notebook as the book build
 executed it: what ``pytest --nbval-lax`` did, without executing the notebook a second time.
 
-A checked cell is a code cell whose first line is ``# NBVAL_CHECK_OUTPUT`` (see ``strip_outputs``).
+A checked cell is a code cell tagged ``nbval-check-output`` (see ``strip_outputs``).
 Its outputs are compared as nbval 0.11 compares them by default, in text:
 
 * each stream (``stdout``, ``stderr``) is compared as a whole, however it was cut into pieces,

@@ -1,4 +1,4 @@
-"""Strip notebook outputs except those of cells nbval checks (first line ``# NBVAL_CHECK_OUTPUT``).
+"""Strip notebook outputs except those of cells nbval checks (cell tag ``nbval-check-output``).
 
 Usage: ``python tests/strip_outputs.py notebooks/*.ipynb``. ``tests/test_notebook_policy.py``
 enforces the result: committed notebooks hold only those checked, text-only outputs.
@@ -11,13 +11,14 @@ from pathlib import Path
 
 import nbformat
 
-CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
+#: nbval's cell tag for "compare this cell's outputs" (kept in metadata, invisible on the page).
+CHECK_TAG = "nbval-check-output"
 TEXT_MIME = "text/plain"
 
 
 def is_checked(cell: nbformat.NotebookNode) -> bool:
     """True for a code cell whose outputs nbval compares."""
-    return cell.cell_type == "code" and cell.source.lstrip().startswith(CHECK_MARKER)
+    return cell.cell_type == "code" and CHECK_TAG in cell.metadata.get("tags", [])
 
 
 def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -44,7 +44,7 @@ def html(build) -> Path:
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_checked_outputs_equal_the_stored_ones(build, notebook):
     """What nbval --nbval-lax checked, on the notebook as the build executed it (MyST-NB writes it
-    to _build/jupyter_execute/): the cells whose first line is ``# NBVAL_CHECK_OUTPUT`` print what
+    to _build/jupyter_execute/): the cells tagged ``nbval-check-output`` print what
     the committed notebook stores (tests/checked_outputs.py). Runs even when the build failed for
     another reason, as long as the chapter was executed."""
     built, result = build
@@ -65,7 +65,7 @@ def test_front_and_back_matter_are_built(html):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_chapter_has_figures_and_no_errors(html, notebook):
     page = (html / "notebooks" / f"{notebook.stem}.html").read_text()
-    figures = re.findall(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', page)
+    figures = re.findall(r'<img[^>]+src="[^"]*_images/[^"]+\.svg"', page)
     assert figures, f"{notebook.name}: no figure in the built page"
     # (the bare word "Traceback" appears in the Pygments CSS that displayed code carries)
     assert "Traceback (most recent call last)" not in page and 'class="output traceback' not in page
@@ -79,3 +79,32 @@ def test_chapter_has_figures_and_no_errors(html, notebook):
 def test_solutions_are_collapsed(html, notebook):
     page = (html / "notebooks" / f"{notebook.stem}.html").read_text()
     assert page.count('class="solution dropdown') >= 3
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_figure_is_numbered_captioned_and_described(html, notebook):
+    """Each image a chapter's code draws sits in a numbered figure with a caption ("Fig. 5.2 ...")
+    and alt text that says what it shows (MyST-NB's cell metadata ``mystnb.figure`` and
+    ``mystnb.image``), never its file name."""
+    page = (html / "notebooks" / f"{notebook.stem}.html").read_text()
+    chapter = int(notebook.name[:2])
+    images = re.findall(r"<img[^>]*>", page.split('<article class="bd-article"', 1)[-1])
+    drawn = [tag for tag in images if "_images/" in tag]
+    assert drawn
+    for tag in drawn:
+        alt = re.search(r'alt="([^"]*)"', tag)
+        assert alt and len(alt.group(1)) >= 20 and not re.search(r"\.(svg|png)$|_images", alt.group(1)), (
+            f"{notebook.name}: an image without a description: {tag[:160]}")
+    figures = re.findall(r'<figure[^>]*>.*?</figure>', page, flags=re.DOTALL)
+    numbered = [f for f in figures if re.search(rf'<span class="caption-number">Fig\. {chapter}\.\d+ </span>', f)]
+    assert len(numbered) == len(drawn), (
+        f"{notebook.name}: {len(drawn)} drawn images, {len(numbered)} numbered, captioned figures")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercises_are_numbered_in_their_chapter(html, notebook):
+    page = (html / "notebooks" / f"{notebook.stem}.html").read_text()
+    chapter = int(notebook.name[:2])
+    numbers = re.findall(r"Exercise (\d+)\.(\d+)", page)
+    assert numbers and {int(c) for c, _ in numbers} == {chapter}, set(numbers)
+    assert min(int(n) for _, n in numbers) == 1

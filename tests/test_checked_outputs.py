@@ -15,6 +15,7 @@ coalesce_streams = pytest.importorskip("myst_nb.core.utils", reason="needs the b
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from checked_outputs import differences, text_outputs
+from strip_outputs import is_checked
 
 CHAPTER = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("01_*.ipynb"))[0]
 
@@ -27,7 +28,8 @@ def notebook(*outputs_of_checked_cell, unchecked=()):
     return new_notebook(cells=[
         new_markdown_cell("# Title"),
         new_code_cell("x = 1\nprint(x)", outputs=list(unchecked)),
-        new_code_cell("# NBVAL_CHECK_OUTPUT\nprint('a')\nx", outputs=list(outputs_of_checked_cell), execution_count=2),
+        new_code_cell("print('a')\nx", outputs=list(outputs_of_checked_cell), execution_count=2,
+                      metadata={"tags": ["nbval-check-output"]}),
     ])
 
 
@@ -95,7 +97,7 @@ def test_a_committed_chapter_fails_against_a_copy_with_one_output_altered():
     committed = nbformat.read(CHAPTER, as_version=4)
     assert differences(committed, nbformat.read(CHAPTER, as_version=4), CHAPTER.name) == []
     altered = nbformat.read(CHAPTER, as_version=4)
-    index = next(i for i, c in enumerate(altered.cells) if c.source.startswith("# NBVAL_CHECK_OUTPUT"))
+    index = next(i for i, c in enumerate(altered.cells) if is_checked(c))
     altered.cells[index].outputs[0].text = altered.cells[index].outputs[0].text.replace("0", "9", 1)
     (problem,) = differences(committed, altered, CHAPTER.name)
     assert problem.startswith(f"{CHAPTER.name}, cell {index}: stdout differs")

@@ -105,3 +105,28 @@ def test_colab_installs_every_package_the_notebooks_import():
                 assert DISTRIBUTIONS.get(module, module).lower() in installed, (
                     f"{path.name} imports {module}, which tutorial_utils[book] does not install"
                 )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_test_markers_in_the_visible_code(path):
+    """Markers for the tests live in cell tags, not in code the page and the reader see."""
+    marked = [i for i, c in enumerate(read(path).cells) if c.cell_type == "code" and "NBVAL" in c.source]
+    assert not marked, f"{path.name}: cells {marked} carry an NBVAL comment; tag them nbval-check-output instead"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_figures_are_drawn_for_the_page(path):
+    """The book style is on before the first figure, and no cell asks for a figure wider than the
+    column or for text smaller than the style's minimum (so no label reads under 9 pixels)."""
+    from tutorial_utils import plots
+
+    code = [c.source for c in read(path).cells if c.cell_type == "code"]
+    first_style = next(i for i, s in enumerate(code) if "use_book_style()" in s)
+    first_figure = next(i for i, s in enumerate(code) if re.search(r"plt\.(subplots|figure)\(|plots\.plot_", s))
+    assert first_style <= first_figure
+    source = "\n".join(code)
+    widths = [float(w) for w in re.findall(r"figsize=\(\s*([\d.]+)\s*,", source)]
+    assert all(w <= plots.MAX_FIGURE_WIDTH for w in widths), f"{path.name}: figure widths {widths}"
+    sizes = [float(s) for s in re.findall(r"fontsize=([\d.]+)", source)]
+    assert all(s >= plots.MIN_FONT_SIZE for s in sizes), f"{path.name}: font sizes {sizes}"
+    assert not re.search(r"fontsize=[\"'](xx?-)?small", source), f"{path.name}: a font size below the style's"

@@ -115,3 +115,22 @@ def test_plot_posteriors_over_time_shares_time_and_marks_segments_and_detections
     assert [t.get_text() for t in bottom.get_legend().get_texts()] == ["zero", "one", "two"]
     with pytest.raises(ValueError, match="19 times for 20 windows"):
         plots.plot_posteriors_over_time(torch.zeros(800), SAMPLE_RATE, times[:19], posteriors)
+
+
+def test_book_style_draws_svg_text_no_smaller_than_its_minimum():
+    """Under the book style, a figure's SVG keeps its text as text, none under MIN_FONT_SIZE."""
+    import io
+    import re
+
+    with plt.rc_context():
+        plots.use_book_style()
+        fig, (left, right) = plt.subplots(1, 2)
+        plots.plot_waveform(np.sin(np.arange(800) / 9), SAMPLE_RATE, ax=left, title="sine")
+        plots.plot_confusion_matrix(np.eye(3) * 4, ["a", "b", "c"], ax=right)
+        right.legend(["x"])
+        svg = io.StringIO()
+        fig.savefig(svg, format="svg")
+        plt.close(fig)
+    assert fig.get_figwidth() <= plots.MAX_FIGURE_WIDTH
+    sizes = [float(s) for s in re.findall(r"<text[^>]*font-size: ([\d.]+)px", svg.getvalue())]
+    assert len(sizes) > 10 and min(sizes) >= plots.MIN_FONT_SIZE

@@ -4,6 +4,10 @@ posteriors over time (matplotlib).
 Each function draws into ``ax`` (a new figure if ``None``) and returns the Axes, so that callers
 can add titles, lines or limits (``plot_posteriors_over_time`` makes its own two-panel figure and
 returns both Axes). Tensors may live on any device and may require grad.
+
+:func:`use_book_style` sets the sizes every chapter's figures are drawn at: at most
+:data:`MAX_FIGURE_WIDTH` inches wide, so that a figure is not shrunk on the page, and no text under
+:data:`MIN_FONT_SIZE` points, so that every label reads at 9 pixels or more.
 """
 
 from __future__ import annotations
@@ -17,6 +21,38 @@ import torch
 from matplotlib.axes import Axes
 
 Y_AXES = ("hz", "mel", "index")
+
+#: The widest figure, in inches: the book's text column on a laptop is about 760 pixels, and a
+#: figure drawn wider is scaled down, its text with it.
+MAX_FIGURE_WIDTH = 7.5
+#: The smallest text, in points (tick labels, legends); body text is one point larger.
+MIN_FONT_SIZE = 9
+
+BOOK_STYLE: dict[str, Any] = {
+    "figure.figsize": (MAX_FIGURE_WIDTH, 3.0),
+    "figure.dpi": 100,
+    "savefig.dpi": 150,  # the PNG copy that the PDF edition prints
+    "font.size": MIN_FONT_SIZE + 1,
+    "axes.titlesize": MIN_FONT_SIZE + 1,
+    "axes.labelsize": MIN_FONT_SIZE + 1,
+    "xtick.labelsize": MIN_FONT_SIZE,
+    "ytick.labelsize": MIN_FONT_SIZE,
+    "legend.fontsize": MIN_FONT_SIZE,
+    "legend.title_fontsize": MIN_FONT_SIZE,
+    "figure.titlesize": MIN_FONT_SIZE + 2,
+    "svg.fonttype": "none",  # text stays text: sharp at any zoom, searchable, and measurable
+}
+
+
+def use_book_style() -> None:
+    """Draw figures as the book does: :data:`BOOK_STYLE`, and in a notebook each figure shown as
+    SVG (for the page) with a PNG copy (for the PDF edition)."""
+    plt.rcParams.update(BOOK_STYLE)
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # matplotlib without a Jupyter kernel: nothing to show inline
+        return
+    set_matplotlib_formats("svg", "png")
 _Y_LABELS = {"hz": "frequency (Hz)", "mel": "Mel band", "index": "index"}
 
 
@@ -36,7 +72,7 @@ def plot_waveform(
 ) -> Axes:
     """Plot a ``(time,)`` waveform against time in seconds."""
     samples = _to_numpy(waveform, 1, "waveform")
-    ax = _axes(ax, (8, 2.5))
+    ax = _axes(ax, (MAX_FIGURE_WIDTH, 2.5))
     ax.plot(np.arange(len(samples)) / sample_rate, samples, linewidth=0.6)
     ax.set_xlim(0, len(samples) / sample_rate)
     ax.set(xlabel="time (s)", ylabel="amplitude")
@@ -75,7 +111,7 @@ def plot_spectrogram(
         y_extent = (-0.5 * bin_hz, sample_rate / 2 + 0.5 * bin_hz)
     else:
         y_extent = (-0.5, rows - 0.5)
-    ax = _axes(ax, (8, 3))
+    ax = _axes(ax, (MAX_FIGURE_WIDTH, 3))
     mappable = ax.imshow(image, origin="lower", aspect="auto", interpolation="nearest", cmap="magma",
                          extent=(*x_extent, *y_extent))
     if y_axis == "hz":
@@ -93,7 +129,7 @@ def plot_filterbank(
 ) -> Axes:
     """Plot each column of an ``(n_freqs, n_mels)`` filterbank against frequency, 0 to ``sample_rate / 2``."""
     weights = _to_numpy(fbank, 2, "fbank")
-    ax = _axes(ax, (8, 3))
+    ax = _axes(ax, (MAX_FIGURE_WIDTH, 3))
     ax.plot(np.linspace(0, sample_rate / 2, weights.shape[0]), weights, linewidth=0.8)
     ax.set_xlim(0, sample_rate / 2)
     ax.set(xlabel="frequency (Hz)", ylabel="weight")
@@ -121,7 +157,7 @@ def plot_confusion_matrix(
     for (row, col), count in np.ndenumerate(counts):
         if count:
             dark = count > counts.max() / 2
-            ax.text(col, row, f"{count:g}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
+            ax.text(col, row, f"{count:g}", ha="center", va="center", color="white" if dark else "black")
     ax.set_xticks(range(classes), labels)
     ax.set_yticks(range(classes), labels)
     ax.set(xlabel="predicted", ylabel="true")
@@ -150,7 +186,7 @@ def plot_posteriors_over_time(
         raise ValueError(f"{len(window_times)} times for {len(probabilities)} windows of posteriors.")
     names = [str(i) for i in range(probabilities.shape[1])] if labels is None else list(labels)
     colors = plt.get_cmap("tab10")
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 4.5), sharex=True, height_ratios=(1, 1.4))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(MAX_FIGURE_WIDTH, 4.2), sharex=True, height_ratios=(1, 1.4))
     plot_waveform(waveform, sample_rate, ax=top)
     top.set_xlabel("")
     for segment in segments:
@@ -167,5 +203,6 @@ def plot_posteriors_over_time(
     if threshold is not None:
         bottom.axhline(threshold, color="0.3", linestyle="--", linewidth=0.8)
     bottom.set(xlabel="time (s)", ylabel="posterior", ylim=(0, 1.2))
-    bottom.legend(ncol=min(len(names), 10), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
+    bottom.legend(ncol=min(len(names), 10), loc="upper center", bbox_to_anchor=(0.5, -0.35), frameon=False,
+                  columnspacing=1.0, handlelength=1.2)
     return top, bottom
