@@ -36,7 +36,8 @@ book: setup
 # environment, two kernels compiling librosa's numba code hung), with one torch thread: the tests'
 # tensors are small. The book build is the only run of the notebooks: tests/test_book.py then compares
 # the outputs of their checked cells (cell tag `nbval-check-output`) with the committed ones, as
-# nbval --nbval-lax did (compat/run still runs the notebooks under nbval).
+# nbval --nbval-lax did (compat/run still runs the notebooks under nbval), and tests/test_site.py
+# opens every page of that build in headless Chromium (Debian's chromium and chromium-driver).
 TEST_ENV := BOOK_PROFILE=ci OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --timeout 900
 
@@ -47,7 +48,7 @@ test-package: setup
 	$(TEST_ENV) $(PYTEST) tests -m "not book"
 
 test-book: setup
-	$(TEST_ENV) $(PYTEST) tests/test_book.py
+	$(TEST_ENV) $(PYTEST) tests -m book
 
 # The readers' other stacks, each in its own environment from its own lock (compat/NAME.txt, for the
 # Python named beside it): the package is installed from a wheel, as Colab installs it, and the

@@ -1,12 +1,10 @@
 """The book builds from the notebooks, executing them, with Sphinx warnings as errors; the only
-execution of the notebooks in `make test`, so the checked cells' outputs are compared here too."""
+execution of the notebooks in `make test`, so the checked cells' outputs are compared here too.
+The build is the session fixture ``build`` (tests/conftest.py), which tests/test_site.py shares."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -18,27 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 pytestmark = pytest.mark.book
-
-
-@pytest.fixture(scope="module")
-def build(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """The one execution of every notebook in the test run: the build's output folder and result."""
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    command = [
-        str(jupyter_book), "build", ".", "--config", "book/_config.yml", "--toc", "book/_toc.yml",
-        "--path-output", str(out), "-W", "-n", "--keep-going",
-    ]
-    env = {**os.environ, "BOOK_PROFILE": "ci"}
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
-    return out / "_build", result
-
-
-@pytest.fixture(scope="module")
-def html(build) -> Path:
-    built, result = build
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
-    return built / "html"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
