@@ -4,6 +4,8 @@
 #               (make book BOOK_PROFILE=gpu for full-size runs); chapters whose code did not change
 #               are not executed again (their outputs are cached in build/jupyter_cache/<profile>)
 #   make test   set up the same way if needed, then run every test in the ci profile
+#   make pdf    the same book as one PDF, build/_build/latex/book.pdf (xelatex; needs TeX Live from
+#               Debian, see README.md); shares the book's execution cache, not part of make test
 # Maintenance:
 #   make lock         re-resolve requirements.in (and the compatibility stacks) into hashed lock files
 #   make colab        write the Colab/Jupyter editions of the chapters into notebooks/colab/
@@ -16,7 +18,7 @@ KERNEL := resnet-speech-book
 JB_ARGS := . --config book/_config.yml --toc book/_toc.yml --path-output build
 PIP_INSTALL := -m pip install --quiet --disable-pip-version-check --no-input
 
-.PHONY: setup book test test-package test-book test-compat lock colab lab strip clean
+.PHONY: setup book pdf test test-package test-book test-compat lock colab lab strip clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +33,9 @@ BOOK_PROFILE ?= cpu
 
 book: setup
 	BOOK_PROFILE=$(BOOK_PROFILE) $(BIN)/jupyter-book build $(JB_ARGS) -W -n --keep-going
+
+pdf: setup
+	BOOK_PROFILE=$(BOOK_PROFILE) $(BIN)/jupyter-book build $(JB_ARGS) -W -n --keep-going --builder pdflatex
 
 # The package tests, then the full book build, one after the other (run side by side on a fresh
 # environment, two kernels compiling librosa's numba code hung), with one torch thread: the tests'

@@ -58,7 +58,7 @@ TARGET = re.compile(r"^\(([\w-]+)\)=[ \t]*\n", re.MULTILINE)
 
 
 def _latex(text: str) -> str:
-    return str(text).replace("{", "").replace("}", "").encode("utf-8").decode("latex").replace("--", "–")
+    return str(text).replace("{", "").replace("}", "").encode("utf-8").decode("latex+utf8").replace("--", "–")
 
 
 class Bibliography:

@@ -9,7 +9,8 @@ Sphinx 7.4, sphinx-togglebutton 0.4.5), each one a known upstream bug:
 * inline scripts added once: Sphinx 7.4 adds a script registered after the builder started a
   second time (``None`` vs ``''`` file name), so ``const THEBE_JS_URL`` was declared twice
   (fixed upstream in sphinx-doc/sphinx#13402, which Jupyter Book 1's Sphinx pin excludes);
-* ``site_fixes.js``: a click anywhere on a solution's title opens that solution.
+* ``site_fixes.js``: a click anywhere on a solution's title opens that solution, and a figure
+  keeps its text readable on a phone (``site_fixes.css``: it scrolls sideways, as wide tables do).
 """
 
 from __future__ import annotations
@@ -37,4 +38,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
         StandaloneHTMLBuilder.add_js_file = _add_js_file_once
     app.connect("config-inited", _configure)
     app.add_js_file("site_fixes.js")
+    app.add_css_file("site_fixes.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -15,3 +15,26 @@ document.addEventListener(
   },
   true,
 );
+
+/* Figures keep their text readable on a phone. Each figure is an SVG drawn at most 7.5 inches
+ * wide with no text under 9 points (tutorial_utils.plots.use_book_style). On a laptop it fits the
+ * column at more than one CSS pixel per point; on a narrower screen it is not shrunk below one
+ * pixel per point (so 9-point labels stay 9 pixels) and scrolls sideways in its own strip. */
+function keepFigureReadable(img) {
+  const points = img.naturalWidth * 0.75; // an SVG `width="Npt"` is N * 4/3 CSS pixels wide
+  if (!points) return;
+  img.style.minWidth = `${points}px`;
+  if (!img.parentElement.classList.contains("figure-scroll")) {
+    const strip = document.createElement("div");
+    strip.className = "figure-scroll";
+    img.replaceWith(strip);
+    strip.appendChild(img);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const img of document.querySelectorAll('.bd-article img[src$=".svg"]')) {
+    if (img.complete) keepFigureReadable(img);
+    else img.addEventListener("load", () => keepFigureReadable(img), { once: true });
+  }
+});

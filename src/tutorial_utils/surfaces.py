@@ -112,5 +112,5 @@ def plot_paths(
         ax.plot(mx, my, "k*", markersize=10)
     ax.set(xlim=surface.x_range, ylim=surface.y_range, xlabel="$x$", ylabel="$y$", title=title or surface.name)
     if paths:
-        ax.legend(fontsize="small", loc="best")
+        ax.legend(loc="best")
     return ax
