@@ -224,7 +224,8 @@ for (let node = walker.nextNode(); node; node = walker.nextNode()) {
   const at = Math.max(0, match.index - 20);
   found.push(node.data.slice(at, match.index + match[0].length + 40).replace(/\s+/g, " ").trim());
 }
-return {found: found, typeset: document.querySelectorAll("mjx-container").length};
+const errors = [...article.querySelectorAll("mjx-merror")].map((e) => e.getAttribute("data-mjx-error") || e.textContent);
+return {found: found, typeset: document.querySelectorAll("mjx-container").length, errors: errors};
 """
 
 WIDE_TABLES = r"""
@@ -512,6 +513,7 @@ def _open_and_check(browser: Browser, url: str, server: Server | None) -> list[s
         problems.append(f"(c) raw TeX in the text at {len(tex['found'])} places "
                         f"({'MathJax ran' if mathjax == 'typeset' else mathjax}; "
                         f"{tex['typeset']} formulas typeset), e.g.: " + _examples(tex["found"]))
+    problems += [f"(c) MathJax could not typeset a formula: {error}" for error in tex["errors"]]
     if url.startswith("http"):  # fetch() of a file:// URL is refused
         problems += _check_figures(driver)
     problems += [f"(g) {table} cannot scroll sideways" for table in driver.execute_script(WIDE_TABLES)]
