@@ -9,6 +9,7 @@
 # Maintenance:
 #   make lock         re-resolve requirements.in (and the compatibility stacks) into hashed lock files
 #   make colab        write the Colab/Jupyter editions of the chapters into notebooks/colab/
+#   make student      write the student edition (the chapters without the exercises' solutions) into build/student/
 #   make test-compat  the package tests and every notebook on the readers' other stacks (compat/)
 PYTHON ?= python3
 VENV ?= .venv
@@ -18,7 +19,7 @@ KERNEL := resnet-speech-book
 JB_ARGS := . --config book/_config.yml --toc book/_toc.yml --path-output build
 PIP_INSTALL := -m pip install --quiet --disable-pip-version-check --no-input
 
-.PHONY: setup book pdf test test-package test-book test-compat lock colab lab strip clean
+.PHONY: setup book pdf test test-package test-book test-compat lock colab student lab strip clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,6 +75,9 @@ lock: setup
 
 colab: setup
 	$(BIN)/python book/colab_edition.py
+
+student: setup
+	$(BIN)/python book/colab_edition.py --student build/student
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

@@ -4,8 +4,9 @@ The chapters are written in MyST for Jupyter Book. Colab and JupyterLab render p
 only, so there ``{exercise}`` and ``{solution}`` show as fenced code (every solution in plain
 view) and ``{cite}`` roles as literal text. Each edition rewrites that markup:
 
-* an exercise becomes a bold, numbered heading ("Exercise 3 (title)") with an anchor;
-* a solution becomes an HTML ``<details>`` block, collapsed until the reader opens it;
+* an exercise becomes a bold heading numbered as on the website ("Exercise 3.2: title") with an anchor;
+* a solution becomes an HTML ``<details>`` block, collapsed until the reader opens it (the
+  *student edition*, ``--student DIR``, leaves solutions out: a teacher hands it out);
 * a citation becomes "(He et al., 2016)", linked to a references cell appended to the chapter;
 * ``{ref}`` links and ``(label)=`` targets become Markdown links and HTML anchors;
 * a computed value in the prose, ``{glue:text}`name```, becomes "(printed above)": the book's
@@ -18,6 +19,7 @@ Usage (``make colab``)::
 
     python book/colab_edition.py            # write the editions for the current commit
     python book/colab_edition.py --check    # exit 1 if an edition is not what this writes
+    python book/colab_edition.py --student build/student   # the student edition (make student)
 """
 
 from __future__ import annotations
@@ -93,9 +95,9 @@ class Bibliography:
         return line
 
 
-def _exercise_numbers(cells: list) -> dict[str, tuple[int, str]]:
-    """Map each exercise label to (number within the chapter, title)."""
-    numbers: dict[str, tuple[int, str]] = {}
+def _exercise_numbers(cells: list, chapter: int) -> dict[str, tuple[str, str]]:
+    """Map each exercise label to (its number as the website shows it, "3.2"; its title)."""
+    numbers: dict[str, tuple[str, str]] = {}
     for cell in cells:
         if cell.cell_type != "markdown":
             continue
@@ -103,7 +105,7 @@ def _exercise_numbers(cells: list) -> dict[str, tuple[int, str]]:
             if match["name"] == "exercise":
                 label = re.search(r"^:label:\s*(\S+)", match["options"], re.MULTILINE)
                 key = label[1] if label else f"unlabelled-{len(numbers)}"
-                numbers[key] = (len(numbers) + 1, match["argument"].strip())
+                numbers[key] = (f"{chapter}.{len(numbers) + 1}", match["argument"].strip())
     return numbers
 
 
@@ -117,23 +119,28 @@ def _targets(cells: list) -> dict[str, str]:
     return titles
 
 
-def _title(number: int, title: str) -> str:
+def _title(number: str, title: str) -> str:
     return f"Exercise {number}" + (f": {title}" if title else "")
 
 
-def convert_markdown(text: str, exercises: dict, targets: dict, bibliography: Bibliography, cited: list) -> str:
-    """Rewrite one Markdown cell's MyST markup into plain Markdown and HTML."""
+def convert_markdown(
+    text: str, exercises: dict, targets: dict, bibliography: Bibliography, cited: list, solutions: bool = True
+) -> str:
+    """Rewrite one Markdown cell's MyST markup into plain Markdown and HTML (without the solutions
+    if ``solutions`` is false)."""
 
     def directive(match: re.Match) -> str:
         body = match["body"].strip("\n")
         if match["name"] == "exercise":
             label = re.search(r"^:label:\s*(\S+)", match["options"], re.MULTILINE)
-            number, title = exercises[label[1]] if label else (0, match["argument"].strip())
+            number, title = exercises[label[1]] if label else ("", match["argument"].strip())
             anchor = f'<a id="{label[1]}"></a>' if label else ""
             heading = _title(number, title)
             heading += "" if heading[-1] in ".?!" else "."
             return f"{anchor}**{heading}**\n\n{body}"
-        number, title = exercises.get(match["argument"].strip(), (0, ""))
+        if not solutions:
+            return ""
+        number, title = exercises.get(match["argument"].strip(), ("", ""))
         summary = f"Solution to {_title(number, title)}" if number else "Solution"
         return f"<details>\n<summary>{summary} (click to open)</summary>\n\n{body}\n\n</details>"
 
@@ -153,6 +160,7 @@ def convert_markdown(text: str, exercises: dict, targets: dict, bibliography: Bi
         return f"[{match[1] or targets.get(label, label)}](#{label})"
 
     text = DIRECTIVE.sub(directive, text)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip("\n") if not solutions else text
     text = CITE.sub(cite, text)
     text = GLUE.sub("(printed above)", text)
     text = REF.sub(ref, text)
@@ -170,26 +178,28 @@ def setup_source(commit: str) -> str:
     )
 
 
-def edition(source: Path, commit: str, bibliography: Bibliography) -> nbformat.NotebookNode:
-    """The Colab/Jupyter edition of one chapter."""
+def edition(source: Path, commit: str, bibliography: Bibliography, student: bool = False) -> nbformat.NotebookNode:
+    """The Colab/Jupyter edition of one chapter; ``student``: without the exercises' solutions."""
     notebook = nbformat.read(source, as_version=4)
     result = copy.deepcopy(notebook)
-    exercises, targets, cited = _exercise_numbers(result.cells), _targets(result.cells), []
+    chapter = int(source.name[:2])
+    exercises, targets, cited = _exercise_numbers(result.cells, chapter), _targets(result.cells), []
     setup_found = False
     for cell in result.cells:
         cell.pop("id", None)
         if cell.cell_type == "markdown":
-            cell.source = convert_markdown(cell.source, exercises, targets, bibliography, cited)
+            cell.source = convert_markdown(cell.source, exercises, targets, bibliography, cited, not student)
         elif cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             if cell.source.startswith(SETUP_MARKER):
                 cell.source, setup_found = setup_source(commit), True
     if not setup_found:
         raise ValueError(f"{source.name} has no setup cell starting with {SETUP_MARKER!r}")
+    kind = "student edition (the exercises without their solutions)" if student else "Colab/Jupyter edition"
     note = nbformat.v4.new_markdown_cell(
-        f"*The Colab/Jupyter edition of this chapter, generated from `notebooks/{source.name}` at commit "
-        f"`{commit[:12]}` by `make colab`. Run the cells from the top; a GPU runtime selects the `gpu` profile. "
-        f"The book's website shows the same chapter with its outputs.*"
+        f"*The {kind} of this chapter, generated from `notebooks/{source.name}` at commit "
+        f"`{commit[:12]}` by `make {'student' if student else 'colab'}`. Run the cells from the top; a GPU runtime "
+        f"selects the `gpu` profile. The book's website shows the same chapter with its outputs.*"
     )
     result.cells.insert(1, note)
     if cited:
@@ -219,6 +229,7 @@ def pinned_commit(path: Path) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="compare the editions with what this would write")
+    parser.add_argument("--student", metavar="DIR", type=Path, help="write the student edition (no solutions) into DIR")
     args = parser.parse_args(argv)
     bibliography = Bibliography()
     sources = sorted(SOURCES.glob("[0-9][0-9]_*.ipynb"))
@@ -238,6 +249,13 @@ def main(argv: list[str] | None = None) -> int:
               "so that the editions can install the package at that commit.", file=sys.stderr)
         return 2
     commit = _git("log", "-1", "--format=%H", "--", *PACKAGE_PATHS)
+    if args.student:
+        args.student.mkdir(parents=True, exist_ok=True)
+        for source in sources:
+            (args.student / source.name).write_text(render(edition(source, commit, bibliography, student=True)), encoding="utf-8")
+        print(f"Wrote the student edition of {len(sources)} chapters to {args.student}/ (no solutions), "
+              f"installing the package at {commit[:12]}.")
+        return 0
     EDITIONS.mkdir(exist_ok=True)
     for source in sources:
         (EDITIONS / source.name).write_text(render(edition(source, commit, bibliography)), encoding="utf-8")

@@ -35,9 +35,9 @@ def test_exercise_and_solution_become_a_heading_and_collapsed_details(bibliograp
         "```{exercise} Count the frames\n:label: ex-frames\n\nHow many?\n```\n\n"
         "````{solution} ex-frames\n:class: dropdown\n\nEleven:\n\n```python\nprint(11)\n```\n````"
     )
-    out = convert(text, bibliography, exercises={"ex-frames": (2, "Count the frames")})
-    assert out.startswith('<a id="ex-frames"></a>**Exercise 2: Count the frames.**\n\nHow many?')
-    assert "<details>\n<summary>Solution to Exercise 2: Count the frames (click to open)</summary>" in out
+    out = convert(text, bibliography, exercises={"ex-frames": ("1.2", "Count the frames")})
+    assert out.startswith('<a id="ex-frames"></a>**Exercise 1.2: Count the frames.**\n\nHow many?')
+    assert "<details>\n<summary>Solution to Exercise 1.2: Count the frames (click to open)</summary>" in out
     assert out.rstrip().endswith("```python\nprint(11)\n```\n\n</details>")
     assert not MYST.search(out) and ":label:" not in out and ":class:" not in out
 
@@ -113,3 +113,37 @@ def test_nbconvert_renders_an_edition_with_collapsed_solutions_and_readable_cita
 def test_computed_values_in_the_prose_point_at_the_output_that_prints_them(bibliography):
     out = convert("The network recognised {glue:text}`ch3_test_accuracy` of the test clips.", bibliography)
     assert out == "The network recognised (printed above) of the test clips."
+
+
+def test_a_solution_is_left_out_of_the_student_edition(bibliography):
+    text = (
+        "```{exercise} Count the frames\n:label: ex-frames\n\nHow many?\n```\n\n"
+        "````{solution} ex-frames\n:class: dropdown\n\nEleven:\n\n```python\nprint(11)\n```\n````\n\nNext."
+    )
+    out = colab_edition.convert_markdown(text, {"ex-frames": ("1.2", "Count the frames")}, {}, bibliography, [], False)
+    assert out == '<a id="ex-frames"></a>**Exercise 1.2: Count the frames.**\n\nHow many?\n\nNext.'
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
+def test_the_student_edition_keeps_exercises_and_checkers_and_drops_every_solution(source, bibliography):
+    """What a teacher hands out: every exercise, numbered as on the website, with its stub and its
+    checker cell, and no line of any solution."""
+    full = colab_edition.edition(source, "0" * 40, bibliography)
+    student = colab_edition.edition(source, "0" * 40, bibliography, student=True)
+    chapter = int(source.name[:2])
+    text = "\n".join(c.source for c in student.cells)
+    exercises = re.findall(rf"\*\*Exercise {chapter}\.(\d+)", text)
+    assert exercises == [str(n) for n in range(1, len(exercises) + 1)] and len(exercises) >= 3
+    assert exercises == re.findall(rf"\*\*Exercise {chapter}\.(\d+)", "\n".join(c.source for c in full.cells))
+    assert "<details>" not in text and "Solution to" not in text
+    cells = nbformat.read(source, as_version=4).cells
+    solutions = [m["body"] for c in cells if c.cell_type == "markdown"
+                 for m in colab_edition.DIRECTIVE.finditer(c.source) if m["name"] == "solution"]
+    elsewhere = {line.strip() for c in cells for line in colab_edition.DIRECTIVE.sub("", c.source).splitlines()}
+    # the solutions' own lines (a stub's `def` line also appears outside, in the cell to complete)
+    own_lines = {line.strip() for body in solutions for line in body.splitlines()
+                 if len(line.strip()) > 20 and line.strip() not in elsewhere}
+    assert own_lines
+    student_lines = {line.strip() for line in text.splitlines()}
+    assert not own_lines & student_lines, "a solution's line is in the student edition"
+    assert [c.source for c in student.cells if c.cell_type == "code"] == [c.source for c in full.cells if c.cell_type == "code"]
