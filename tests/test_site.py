@@ -190,8 +190,16 @@ def browser(request: pytest.FixtureRequest, chromium: tuple[str, str]):
 WAIT_FOR_MATHJAX = r"""
 const done = arguments[arguments.length - 1];
 const script = [...document.scripts].find((s) => /mathjax/i.test(s.src));
+// the search page typesets its results' excerpts as they arrive (site_fixes.js marks it done)
+const results = document.getElementById("search-results");
+const excerpts = (resolve) => {
+  const started = Date.now();
+  const poll = () => (!results || results.dataset.typeset === "true" || Date.now() - started > 20000
+    ? resolve() : setTimeout(poll, 100));
+  poll();
+};
 if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-  MathJax.startup.promise.then(() => done("typeset"), (e) => done("MathJax failed: " + e));
+  MathJax.startup.promise.then(() => new Promise(excerpts)).then(() => done("typeset"), (e) => done("MathJax failed: " + e));
 } else if (script) {
   done("MathJax did not load (from " + script.src + ")");
 } else {

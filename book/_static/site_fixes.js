@@ -38,3 +38,36 @@ document.addEventListener("DOMContentLoaded", () => {
     else img.addEventListener("load", () => keepFigureReadable(img), { once: true });
   }
 });
+
+/* Search results quote the pages' text, formulas included, after the page has loaded: typeset
+ * them as they arrive (MathJax only processes elements with one of its classes). An excerpt can
+ * cut a formula in two; the cut part is dropped. `data-typeset` tells tests when it is done. */
+function wholeFormulas(text) {
+  const firstOpen = text.search(/\\[([]/);
+  const firstClose = text.search(/\\[)\]]/);
+  if (firstClose !== -1 && (firstOpen === -1 || firstClose < firstOpen)) text = "…" + text.slice(firstClose + 2);
+  const lastOpen = Math.max(text.lastIndexOf("\\("), text.lastIndexOf("\\["));
+  const lastClose = Math.max(text.lastIndexOf("\\)"), text.lastIndexOf("\\]"));
+  return lastOpen > lastClose ? text.slice(0, lastOpen) + "…" : text;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const results = document.getElementById("search-results");
+  if (!results || !window.MathJax) return;
+  results.classList.add("mathjax_process");
+  let pending = null;
+  const typeset = () => {
+    for (const excerpt of results.querySelectorAll("p.context:not([data-checked])")) {
+      excerpt.textContent = wholeFormulas(excerpt.textContent);
+      excerpt.dataset.checked = "true";
+    }
+    results.dataset.typeset = "false";
+    MathJax.startup.promise
+      .then(() => MathJax.typesetPromise([results]))
+      .then(() => { results.dataset.typeset = "true"; });
+  };
+  new MutationObserver(() => {
+    clearTimeout(pending);
+    pending = setTimeout(typeset, 200);
+  }).observe(results, { childList: true, subtree: true });
+});
