@@ -3,20 +3,18 @@ the tests' ci profile always executes (book/_ext/execution_cache.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+import book_ext
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def extension():
-    spec = importlib.util.spec_from_file_location("execution_cache", ROOT / "book" / "_ext" / "execution_cache.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return book_ext.load("execution_cache")
 
 
 @pytest.mark.parametrize("profile", ["cpu", "gpu"])

@@ -130,3 +130,14 @@ def test_figures_are_drawn_for_the_page(path):
     sizes = [float(s) for s in re.findall(r"fontsize=([\d.]+)", source)]
     assert all(s >= plots.MIN_FONT_SIZE for s in sizes), f"{path.name}: font sizes {sizes}"
     assert not re.search(r"fontsize=[\"'](xx?-)?small", source), f"{path.name}: a font size below the style's"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_stated_reading_time_is_the_word_count_at_200_words_a_minute(path):
+    """The opening's "About R minutes to read" is computed, not guessed: the words of the chapter's
+    markdown and code cells at 200 a minute, to the nearest 5 minutes."""
+    cells = read(path).cells
+    stated = re.search(r"About (\d+) minutes to read", cells[0].source)
+    assert stated, f"{path.name}: the opening states no reading time"
+    words = sum(len(c.source.split()) for c in cells if c.cell_type in ("markdown", "code"))
+    assert int(stated[1]) == 5 * round(words / 200 / 5), f"{path.name}: {words} words"

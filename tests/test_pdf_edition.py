@@ -5,7 +5,6 @@ The PDF itself is built and looked at by `make pdf`, which needs TeX Live (READM
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -15,14 +14,13 @@ from docutils.frontend import get_default_settings
 from docutils.parsers.rst import Parser
 from docutils.utils import new_document
 
+import book_ext
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def extension():
-    spec = importlib.util.spec_from_file_location("pdf_edition", ROOT / "book" / "_ext" / "pdf_edition.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return book_ext.load("pdf_edition")
 
 
 def document() -> nodes.document:

@@ -134,3 +134,22 @@ def test_book_style_draws_svg_text_no_smaller_than_its_minimum():
     assert fig.get_figwidth() <= plots.MAX_FIGURE_WIDTH
     sizes = [float(s) for s in re.findall(r"<text[^>]*font-size: ([\d.]+)px", svg.getvalue())]
     assert len(sizes) > 10 and min(sizes) >= plots.MIN_FONT_SIZE
+
+
+def test_a_labelled_log_axis_has_no_superscripts_under_the_minimum_size():
+    """matplotlib's 10^k tick labels draw the exponent at 70 % of the tick size (an SVG tspan);
+    label_log_axis writes 1e-05, 0.3, 60 at full size."""
+    import io
+
+    with plt.rc_context():
+        plots.use_book_style()
+        fig, (default, labelled) = plt.subplots(1, 2)
+        for ax in (default, labelled):
+            ax.semilogy([1, 2, 3], [2.5, 0.8, 1e-5])
+        plots.label_log_axis(labelled.yaxis)
+        labels = [t.get_text() for t in labelled.get_yticklabels() + labelled.get_yticklabels(minor=True)]
+        svg = io.StringIO()
+        fig.savefig(svg, format="svg")
+        plt.close(fig)
+    assert "$" not in "".join(labels) and "1e-05" in [s.replace("\u2212", "-") for s in labels]
+    assert "<tspan" in svg.getvalue()  # the default axis: the check below would see a superscript

@@ -1,7 +1,7 @@
 """What the PDF edition (``make pdf``, Sphinx's LaTeX builder) prints instead of what only a
 browser shows.
 
-* ``IPython.display.Code`` (chapters 5 and 6 show library source with it) offers Pygments' LaTeX
+* ``IPython.display.Code`` (chapters 5, 6, 7 and 9 show library source with it) offers Pygments' LaTeX
   as ``text/latex``, which MyST-NB would set as an equation (and LaTeX reject): the PDF prints
   the code's plain text instead, highlighted as Python like the book's own code cells.
 * An audio player (``IPython.display.Audio``) has no LaTeX form and MyST-NB falls back to its

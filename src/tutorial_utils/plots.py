@@ -19,6 +19,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.ticker import LogFormatter
 
 Y_AXES = ("hz", "mel", "index")
 
@@ -65,6 +67,14 @@ def _to_numpy(values: torch.Tensor | np.ndarray, ndim: int, name: str) -> np.nda
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     return plt.subplots(figsize=figsize)[1] if ax is None else ax
+
+
+def label_log_axis(axis: Axis) -> None:
+    """Label a log-scaled ``axis`` (``ax.xaxis`` or ``ax.yaxis``) as 1e-05, 0.3, 60: matplotlib's
+    default labels, 10 to a power, draw the exponent at 70 % of the tick size, under
+    :data:`MIN_FONT_SIZE`."""
+    axis.set_major_formatter(LogFormatter())
+    axis.set_minor_formatter(LogFormatter())
 
 
 def plot_waveform(
