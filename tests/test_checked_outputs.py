@@ -84,6 +84,18 @@ def test_streams_merged_in_place_by_myst_nb_compare_equal_to_the_stored_ones():
     assert "stem     (2, 32)" in differences(stored, executed, "ch")[0]
 
 
+def test_a_line_the_kernel_sent_in_two_pieces_compares_equal_but_a_changed_word_does_not():
+    """A busy kernel flushes ``print("conv output:", dtype)`` in two pieces; MyST-NB's merge then
+    breaks the line where the first piece ended (chapter 6 under load)."""
+    stored = notebook(stdout("conv output: torch.bfloat16 | loss: torch.float32\n"))
+    executed = notebook(stdout("conv output:"), stdout(" torch.bfloat16 | loss: torch.float32\n"))
+    coalesce_streams(executed.cells[2].outputs)
+    assert executed.cells[2].outputs[0].text.startswith("conv output:\n")
+    assert differences(stored, executed, "ch") == []
+    executed.cells[2].outputs[0].text = "conv output:\n torch.float16 | loss: torch.float32\n"
+    assert "stdout differs" in differences(stored, executed, "ch")[0]
+
+
 def test_cells_are_matched_by_source():
     stored, executed = notebook(stdout("a\n")), notebook(stdout("a\n"))
     executed.cells[1].source = "x = 2\nprint(x)"
