@@ -347,3 +347,199 @@ def test_round_to_mantissa_names_common_mistakes(capsys):
     assert "different values" in capsys.readouterr().out
     assert not checks.check_round_to_mantissa(stub)
     assert "not implemented yet" in capsys.readouterr().out
+
+
+# -- pre_emphasis (chapter 1) -------------------------------------------------------------------------
+
+
+solution_pre_emphasis = solution(1, "ex-ch1-pre-emphasis", "my_pre_emphasis")
+
+
+def test_pre_emphasis_accepts_the_solution_which_equals_torchaudio(capsys):
+    assert checks.check_pre_emphasis(solution_pre_emphasis)
+    assert "✓ pre_emphasis: correct" in capsys.readouterr().out
+    x = torch.randn(2, 300, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(solution_pre_emphasis(x, 0.97), torchaudio.functional.preemphasis(x, 0.97))
+
+
+def test_pre_emphasis_names_common_mistakes(capsys):
+    assert not checks.check_pre_emphasis(lambda x, a: x - a * torch.roll(x, 1, dims=-1))
+    assert "wrapped round" in capsys.readouterr().out
+    assert not checks.check_pre_emphasis(lambda x, a: x + a * torch.nn.functional.pad(x[..., :-1], (1, 0)))
+    assert "sign is flipped" in capsys.readouterr().out
+    assert not checks.check_pre_emphasis(lambda x, a: x[..., 1:] - a * x[..., :-1])
+    assert "has shape (399,), expected (400,)" in capsys.readouterr().out
+    assert not checks.check_pre_emphasis(stub)
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+# -- paths_by_length (chapter 2) ----------------------------------------------------------------------
+
+
+solution_paths_by_length = solution(2, "ex-ch2-paths", "paths_by_length")
+
+
+def test_paths_by_length_accepts_the_solution_which_counts_the_paths(capsys):
+    assert checks.check_paths_by_length(solution_paths_by_length)
+    assert "✓ paths_by_length: correct" in capsys.readouterr().out
+    # Brute force for 6 blocks: each path is a subset of the blocks whose branch it takes.
+    by_length = [0] * 7
+    for subset in range(2**6):
+        by_length[bin(subset).count("1")] += 1
+    assert solution_paths_by_length(6) == by_length
+
+
+def test_paths_by_length_names_common_mistakes(capsys):
+    assert not checks.check_paths_by_length(lambda n: [math.comb(n, k) for k in range(n)])
+    assert "expected 1: k runs from 0" in capsys.readouterr().out
+    assert not checks.check_paths_by_length(lambda n: [1] * (n + 1))
+    assert "each block doubles the paths" in capsys.readouterr().out
+    assert not checks.check_paths_by_length(lambda n: [math.comb(n, k) * 1.5 for k in range(n + 1)])
+    assert "non-integers" in capsys.readouterr().out
+    assert not checks.check_paths_by_length(stub)
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+# -- label_smoothed_cross_entropy (chapter 5) ---------------------------------------------------------
+
+
+solution_label_smoothed_cross_entropy = solution(5, "ex-ch5-label-smoothing-loss", "my_label_smoothed_cross_entropy")
+
+
+def test_label_smoothed_cross_entropy_accepts_the_solution(capsys):
+    assert checks.check_label_smoothed_cross_entropy(solution_label_smoothed_cross_entropy)
+    assert "✓ label_smoothed_cross_entropy: correct" in capsys.readouterr().out
+    logits, targets = torch.randn(6, 10, generator=torch.Generator().manual_seed(3)), torch.arange(6)
+    torch.testing.assert_close(solution_label_smoothed_cross_entropy(logits, targets, 0.1),
+                               torch.nn.functional.cross_entropy(logits, targets, label_smoothing=0.1))
+
+
+def test_label_smoothed_cross_entropy_names_common_mistakes(capsys):
+    def over_the_wrong_classes(logits, targets, smoothing):
+        log_p = logits.log_softmax(-1)
+        q = torch.full_like(log_p, smoothing / (logits.shape[1] - 1))
+        q[torch.arange(len(targets)), targets] = 1 - smoothing
+        return -(q * log_p).sum(1).mean()
+
+    assert not checks.check_label_smoothed_cross_entropy(over_the_wrong_classes)
+    assert "K - 1 wrong classes" in capsys.readouterr().out
+    assert not checks.check_label_smoothed_cross_entropy(
+        lambda z, t, s: torch.nn.functional.cross_entropy(z, t, label_smoothing=s, reduction="none"))
+    assert "return the mean over the batch" in capsys.readouterr().out
+    assert not checks.check_label_smoothed_cross_entropy(
+        lambda z, t, s: torch.nn.functional.cross_entropy(z, t, label_smoothing=s, reduction="sum"))
+    assert "summed over the batch" in capsys.readouterr().out
+    assert not checks.check_label_smoothed_cross_entropy(stub)
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+# -- loss_scales (chapter 6) --------------------------------------------------------------------------
+
+
+solution_loss_scales = solution(6, "ex-ch6-loss-scale", "my_loss_scales")
+
+
+def test_loss_scales_accepts_the_solution_which_equals_torchs_update(capsys):
+    assert checks.check_loss_scales(solution_loss_scales)
+    assert "✓ loss_scales: correct" in capsys.readouterr().out
+    # The scale update GradScaler.update() runs, step by step.
+    found_inf = [False, True, False, False, False, True] + [False] * 7
+    scale, good_steps, scales = torch.tensor([512.0]), torch.tensor([0], dtype=torch.int32), []
+    for inf in found_inf:
+        torch._amp_update_scale_(scale, good_steps, torch.tensor([float(inf)]), 2.0, 0.5, 3)
+        scales.append(scale.item())
+    assert solution_loss_scales(found_inf, 512.0, 2.0, 0.5, 3) == scales
+
+
+def test_loss_scales_names_common_mistakes(capsys):
+    def never_resets(found_inf, scale=2.0**16, growth=2.0, backoff=0.5, interval=2000):
+        good, scales = 0, []
+        for inf in found_inf:
+            good += not inf
+            scale = scale * backoff if inf else scale * (growth if good % interval == 0 else 1)
+            scales.append(scale)
+        return scales
+
+    assert not checks.check_loss_scales(never_resets)
+    assert "not reset by an overflow" in capsys.readouterr().out
+    assert not checks.check_loss_scales(lambda found_inf, *settings: solution_loss_scales(found_inf, *settings)[1:])
+    assert "expected one per step" in capsys.readouterr().out
+    assert not checks.check_loss_scales(stub)
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+# -- mcnemar_p_value (chapter 7) ----------------------------------------------------------------------
+
+
+solution_mcnemar_p_value = solution(7, "ex-ch7-mcnemar", "my_mcnemar_p_value")
+
+
+def test_mcnemar_p_value_accepts_the_solution_which_equals_scipys_binomial_test(capsys):
+    from scipy.stats import binomtest
+
+    assert checks.check_mcnemar_p_value(solution_mcnemar_p_value)
+    assert "✓ mcnemar_p_value: correct" in capsys.readouterr().out
+    for b, c in [(12, 3), (5, 5), (0, 9), (40, 61)]:
+        correct_a = torch.tensor([True] * b + [False] * c + [True] * 20)
+        correct_b = torch.tensor([False] * b + [True] * c + [True] * 20)
+        assert math.isclose(solution_mcnemar_p_value(correct_a, correct_b), binomtest(b, b + c, 0.5).pvalue,
+                            rel_tol=1e-9)
+
+
+def test_mcnemar_p_value_names_common_mistakes(capsys):
+    assert not checks.check_mcnemar_p_value(lambda a, b: solution_mcnemar_p_value(a, b) / 2)
+    assert "one-sided" in capsys.readouterr().out
+
+    def chi_square(correct_a, correct_b):
+        b, c = int((correct_a & ~correct_b).sum()), int((~correct_a & correct_b).sum())
+        return math.erfc(math.sqrt((b - c) ** 2 / (b + c) / 2)) if b + c else 1.0
+
+    assert not checks.check_mcnemar_p_value(chi_square)
+    assert "chi-square approximation;" in capsys.readouterr().out
+    assert not checks.check_mcnemar_p_value(stub)
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+# -- sgd_momentum_step (chapter 8) --------------------------------------------------------------------
+
+
+solution_sgd_momentum_step = solution(8, "ex-ch8-sgd-momentum", "sgd_momentum_step")
+
+
+def test_sgd_momentum_step_accepts_the_solution_and_the_package_optimizer(capsys):
+    from tutorial_utils import optim
+
+    assert checks.check_sgd_momentum_step(solution_sgd_momentum_step)
+    assert "✓ sgd_momentum_step: correct" in capsys.readouterr().out
+
+    def package_step(param, grad, buffer, lr, momentum, weight_decay=0.0):
+        p = param.clone().requires_grad_()
+        heavy_ball = optim.HeavyBall([p], lr=lr, momentum=momentum, weight_decay=weight_decay)
+        if buffer is not None:
+            heavy_ball.state[p]["velocity"] = buffer.clone()
+        p.grad = grad
+        heavy_ball.step()
+        return p.detach(), heavy_ball.state[p]["velocity"]
+
+    assert checks.check_sgd_momentum_step(package_step)
+
+
+def test_sgd_momentum_step_names_common_mistakes(capsys):
+    def sutskever(param, grad, velocity, lr, momentum, weight_decay=0.0):
+        g = grad + weight_decay * param
+        velocity = -lr * g if velocity is None else momentum * velocity - lr * g
+        return param + velocity, velocity
+
+    def dampened(param, grad, buffer, lr, momentum, weight_decay=0.0):
+        g = grad + weight_decay * param
+        buffer = g if buffer is None else momentum * buffer + (1 - momentum) * g
+        return param - lr * buffer, buffer
+
+    assert not checks.check_sgd_momentum_step(sutskever)
+    assert "Sutskever's velocity" in capsys.readouterr().out
+    assert not checks.check_sgd_momentum_step(dampened)
+    assert "dampening" in capsys.readouterr().out
+    assert not checks.check_sgd_momentum_step(lambda p, g, b, lr, m, wd=0.0: solution_sgd_momentum_step(p, g, b, lr, m))
+    assert "weight decay is missing" in capsys.readouterr().out
+    assert not checks.check_sgd_momentum_step(stub)
+    assert "not implemented yet" in capsys.readouterr().out

@@ -107,6 +107,36 @@ def check_mel_filterbank(student_fn: Callable[[int, int, int], torch.Tensor]) ->
     return _verdict("mel_filterbank", student_fn, find_problem)
 
 
+def check_pre_emphasis(student_fn: Callable[[torch.Tensor, float], torch.Tensor]) -> bool:
+    """Check ``student_fn(waveform, coefficient) -> (..., time)``, the first-order high-pass filter
+    ``y[0] = x[0]``, ``y[n] = x[n] - coefficient * x[n - 1]`` along the last axis, against
+    ``torchaudio.functional.preemphasis``."""
+    import torchaudio
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(1)
+        for shape, coefficient in [((400,), 0.97), ((3, 250), 0.95), ((2, 2, 50), 0.5)]:
+            x = torch.randn(*shape, generator=generator, dtype=torch.float64)
+            expected = torchaudio.functional.preemphasis(x, coefficient)
+            previous = F.pad(x[..., :-1], (1, 0))
+            variants = {
+                "the sign is flipped: subtract coefficient * x[n - 1]": x + coefficient * previous,
+                "you used the next sample x[n + 1]; pre-emphasis subtracts the previous one, x[n - 1]":
+                    x - coefficient * F.pad(x[..., 1:], (0, 1)),
+                "the last sample wrapped round to the front (torch.roll?): y[0] should be x[0]":
+                    x - coefficient * torch.roll(x, 1, dims=-1),
+                "you filtered along the first axis; the time axis is the last one":
+                    x - coefficient * F.pad(x.movedim(0, -1)[..., :-1], (1, 0)).movedim(-1, 0),
+            }
+            call = f"{getattr(fn, '__name__', 'your function')}(x, {coefficient}) for x of shape {shape}"
+            problem = _compare(call, fn(x.clone(), coefficient), expected, atol=1e-10, variants=variants)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("pre_emphasis", student_fn, find_problem)
+
+
 # -- Chapter 2: residual connections -----------------------------------------------------
 
 
@@ -132,6 +162,38 @@ def check_residual_jacobian(student_fn: Callable[[torch.Tensor, torch.Tensor, to
         return None
 
     return _verdict("residual_jacobian", student_fn, find_problem)
+
+
+def check_paths_by_length(student_fn: Callable[[int], list[int]]) -> bool:
+    """Check ``student_fn(n_blocks) -> counts`` (``n_blocks + 1`` integers): ``counts[k]`` is the number
+    of input-to-output paths through exactly ``k`` of the residual branches, the binomial C(n, k)."""
+
+    def find_problem(fn: Callable) -> str | None:
+        for n in (0, 1, 3, 10, 27, 54):
+            expected = [math.comb(n, k) for k in range(n + 1)]
+            call = _called(fn, n)
+            got = fn(n)
+            if got is None:
+                return f"{call} returned None; did you forget `return`?"
+            try:
+                values = [v.item() if isinstance(v, torch.Tensor) else v for v in got]
+            except TypeError:
+                return f"{call} returned a {type(got).__name__}, expected a list of {n + 1} integers"
+            if len(values) != n + 1:
+                return (f"{call} returned {len(values)} counts, expected {n + 1}: k runs from 0 (the path "
+                        f"through the shortcuts only) to n (the path through every branch)")
+            if any(not isinstance(v, numbers.Number) or v != int(v) for v in values):
+                return f"{call} returned non-integers; count with math.comb, not with floats"
+            values = [int(v) for v in values]
+            if values == expected:
+                continue
+            total = sum(values)
+            hint = "" if total == 2**n else f"; they add up to {total}, but each block doubles the paths: 2**{n}"
+            k = next(k for k, (a, b) in enumerate(zip(values, expected)) if a != b)
+            return f"{call}[{k}] is {values[k]}, expected C({n}, {k}) = {expected[k]}{hint}"
+        return None
+
+    return _verdict("paths_by_length", student_fn, find_problem)
 
 
 # -- Chapter 3: a ResNet layer by layer --------------------------------------------------
@@ -292,6 +354,38 @@ def check_mix_at_snr(student_fn: Callable[[torch.Tensor, torch.Tensor, float], t
     return _verdict("mix_at_snr", student_fn, find_problem)
 
 
+def check_label_smoothed_cross_entropy(student_fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> bool:
+    """Check ``student_fn(logits, targets, smoothing) -> mean loss`` for ``logits`` ``(batch, classes)``
+    and class indices ``targets`` ``(batch,)``: the cross-entropy against ``(1 - smoothing) one_hot +
+    smoothing / classes``, as ``F.cross_entropy(logits, targets, label_smoothing=smoothing)``."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(5)
+        for batch, classes, smoothing in [(8, 10, 0.1), (5, 12, 0.0), (16, 3, 0.3), (4, 10, 1.0)]:
+            logits = 4 * torch.randn(batch, classes, generator=generator, dtype=torch.float64)
+            targets = torch.randint(0, classes, (batch,), generator=generator)
+            expected = F.cross_entropy(logits, targets, label_smoothing=smoothing)
+            log_p = logits.log_softmax(-1)
+            nll = -log_p.gather(1, targets[:, None]).squeeze(1)
+            wrong = -(log_p.sum(1) + nll) / (classes - 1)  # mean of -log p over the wrong classes
+            variants = {"you summed over the batch; return the mean": expected * batch}
+            if smoothing:
+                variants["you spread the smoothing over the K - 1 wrong classes; PyTorch spreads it over all K"] = (
+                    (1 - smoothing) * nll + smoothing * wrong).mean()
+                variants["the smoothing is missing: this is the plain cross-entropy"] = nll.mean()
+            call = (f"{getattr(fn, '__name__', 'your function')}(logits, targets, {smoothing}) "
+                    f"for {batch} examples, {classes} classes")
+            got = fn(logits.clone(), targets.clone(), smoothing)
+            if isinstance(got, torch.Tensor) and got.dim() > 0:
+                return f"{call} has shape {tuple(got.shape)}; return the mean over the batch, a single number"
+            problem = _compare(call, got, expected, atol=1e-8, variants=variants)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("label_smoothed_cross_entropy", student_fn, find_problem)
+
+
 # -- Chapter 6: training on a GPU --------------------------------------------------------
 
 
@@ -334,6 +428,65 @@ def check_round_to_mantissa(student_fn: Callable[[torch.Tensor, int], torch.Tens
     return _verdict("round_to_mantissa", student_fn, find_problem)
 
 
+def _loss_scales(found_inf: list[bool], init_scale: float, growth_factor: float, backoff_factor: float,
+                 growth_interval: int, reset_on_overflow: bool = True, grow_after: int = 0) -> list[float]:
+    """The scale after each step of ``torch.amp.GradScaler`` (``reset_on_overflow``, ``grow_after``:
+    two mistakes, for the hints)."""
+    scale, good_steps, scales = init_scale, 0, []
+    for overflow in found_inf:
+        if overflow:
+            scale *= backoff_factor
+            good_steps = 0 if reset_on_overflow else good_steps
+        else:
+            good_steps += 1
+            if good_steps == growth_interval + grow_after:
+                scale, good_steps = scale * growth_factor, 0
+        scales.append(scale)
+    return scales
+
+
+def check_loss_scales(student_fn: Callable[..., list[float]]) -> bool:
+    """Check ``student_fn(found_inf, init_scale, growth_factor, backoff_factor, growth_interval) ->
+    scales``: the loss scale after each step's ``update()``, as ``torch.amp.GradScaler`` computes it
+    (an overflow multiplies the scale by ``backoff_factor`` and resets the count of good steps; the
+    ``growth_interval``-th good step in a row multiplies it by ``growth_factor`` and resets the count)."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(6)
+        random_steps = (torch.rand(60, generator=generator) < 0.15).tolist()
+        cases = [
+            ([True, True, True], 2.0**16, 2.0, 0.5, 2000),
+            ([False] * 9, 1024.0, 2.0, 0.5, 3),
+            ([True, False, False, True, False, False, False, False, False], 256.0, 2.0, 0.5, 3),
+            (random_steps, 2.0**16, 2.0, 0.5, 4),
+            (random_steps, 100.0, 1.5, 0.25, 2),
+        ]
+        for found_inf, *settings in cases:
+            expected = _loss_scales(found_inf, *settings)
+            variants = {
+                "the count of good steps is not reset by an overflow": _loss_scales(found_inf, *settings, False),
+                "the scale grows one step late: it grows on the growth_interval-th good step in a row":
+                    _loss_scales(found_inf, *settings, grow_after=1),
+                "the scale grows one step early: it grows on the growth_interval-th good step in a row":
+                    _loss_scales(found_inf, *settings, grow_after=-1),
+            }
+            described = "".join("x" if inf else "." for inf in found_inf)
+            call = (f"{getattr(fn, '__name__', 'your function')}(steps {described!r} (x: overflow), "
+                    f"{', '.join(map(repr, settings))})")
+            got = fn(list(found_inf), *settings)
+            if isinstance(got, (list, tuple)):
+                if len(got) != len(found_inf):
+                    return f"{call} returned {len(got)} scales, expected one per step: {len(found_inf)}"
+                got = torch.tensor([float(s) for s in got], dtype=torch.float64)  # not float32's default
+            problem = _compare(call, got, torch.tensor(expected, dtype=torch.float64), atol=0.0,
+                               variants={k: torch.tensor(v, dtype=torch.float64) for k, v in variants.items()})
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("loss_scales", student_fn, find_problem)
+
+
 # -- Chapter 7: evaluation ---------------------------------------------------------------
 
 
@@ -367,6 +520,47 @@ def check_precision_recall(student_fn: Callable[[torch.Tensor], tuple[torch.Tens
         return None
 
     return _verdict("precision_recall", student_fn, find_problem)
+
+
+def _mcnemar_p_value(b: int, c: int) -> float:
+    """Exact two-sided McNemar p-value for ``b`` and ``c`` discordant pairs."""
+    if b + c == 0:
+        return 1.0
+    tail = sum(math.comb(b + c, k) for k in range(min(b, c) + 1)) / 2 ** (b + c)
+    return min(1.0, 2 * tail)
+
+
+def check_mcnemar_p_value(student_fn: Callable[[torch.Tensor, torch.Tensor], float]) -> bool:
+    """Check ``student_fn(correct_a, correct_b) -> p``, for boolean ``(clips,)`` tensors saying which
+    clips models A and B got right: the exact two-sided McNemar test, ``min(1, 2 P[Binomial(b + c,
+    1/2) <= min(b, c)])`` with ``b`` the clips only A got right, ``c`` those only B got right."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(7)
+        cases = [(300, 0.9, 0.93), (50, 0.8, 0.8), (200, 0.95, 0.7), (40, 1.0, 1.0), (30, 0.6, 0.9)]
+        for n, accuracy_a, accuracy_b in cases:
+            correct_a = torch.rand(n, generator=generator) < accuracy_a
+            correct_b = torch.rand(n, generator=generator) < accuracy_b
+            b, c = int((correct_a & ~correct_b).sum()), int((~correct_a & correct_b).sum())
+            expected = _mcnemar_p_value(b, c)
+            chi2_p = [math.erfc(math.sqrt(max(0.0, abs(b - c) - shift) ** 2 / (b + c) / 2)) if b + c else 1.0
+                      for shift in (0, 1)]
+            variants = {
+                "a one-sided p-value: the test is two-sided, so double the tail": torch.tensor(expected / 2),
+                "the chi-square approximation; the exercise asks for the exact binomial test": torch.tensor(chi2_p[0]),
+                "the chi-square approximation with continuity correction; use the exact binomial test":
+                    torch.tensor(chi2_p[1]),
+                "you used every clip as a trial; only the clips where A and B disagree count":
+                    torch.tensor(min(1.0, 2 * sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2**n)),
+            }
+            call = f"{getattr(fn, '__name__', 'your function')}(correct_a, correct_b) with b = {b}, c = {c}"
+            problem = _compare(call, fn(correct_a.clone(), correct_b.clone()), torch.tensor(expected),
+                               atol=1e-9 + 1e-6 * expected, variants=variants)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("mcnemar_p_value", student_fn, find_problem)
 
 
 # -- Chapter 8: optimizers ---------------------------------------------------------------
@@ -418,6 +612,51 @@ def check_adam_step(student_fn: Callable[..., tuple[torch.Tensor, torch.Tensor, 
         return None
 
     return _verdict("adam_step", student_fn, find_problem)
+
+
+def check_sgd_momentum_step(student_fn: Callable[..., tuple[torch.Tensor, torch.Tensor]]) -> bool:
+    """Check ``student_fn(param, grad, buffer, lr, momentum, weight_decay) -> (param, buffer)``, one
+    step of PyTorch's SGD with momentum (``buffer`` None at the first step): 12 steps in float64 with
+    the learning rate cut after step 6, compared after each with ``torch.optim.SGD`` (tolerance 1e-12)."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(8)
+        momentum, weight_decay = 0.9, 0.01
+        reference = torch.randn(3, 4, dtype=torch.float64, generator=generator).requires_grad_()
+        sgd = torch.optim.SGD([reference], lr=0.1, momentum=momentum, weight_decay=weight_decay)
+        name = getattr(fn, "__name__", "<lambda>")
+        name = "your function" if name == "<lambda>" else name
+        buffer = None
+        for t in range(1, 13):
+            lr = 0.1 if t <= 6 else 0.02
+            sgd.param_groups[0]["lr"] = lr
+            param = reference.detach().clone()
+            grad = torch.randn(3, 4, dtype=torch.float64, generator=generator)
+            result = fn(param.clone(), grad.clone(), None if buffer is None else buffer.clone(), lr, momentum,
+                        weight_decay)
+            if not (isinstance(result, (tuple, list)) and len(result) == 2):
+                return f"{name} must return two tensors (param, buffer), got {type(result).__name__}"
+            reference.grad = grad
+            sgd.step()
+            expected_buffer = sgd.state[reference]["momentum_buffer"]
+            decayed = grad + weight_decay * param
+            previous = torch.zeros_like(param) if buffer is None else buffer
+            call = f"{name}(...) at step {t} (lr {lr})"
+            problem = _compare(f"the buffer from {call}", result[1], expected_buffer, atol=1e-12, variants={
+                "your buffer includes the learning rate (Sutskever's velocity v = momentum v - lr g); "
+                "PyTorch's buffer holds gradients and multiplies by lr in the step": -lr * expected_buffer,
+                "the weight decay is missing: add weight_decay * param to the gradient first":
+                    momentum * previous + grad if buffer is not None else grad,
+                "you averaged (dampening): PyTorch's buffer is momentum * buffer + g, without (1 - momentum)":
+                    momentum * previous + (1 - momentum) * decayed,
+            })
+            problem = problem or _compare(f"the parameters from {call}", result[0], reference.detach(), atol=1e-12)
+            if problem is not None:
+                return problem
+            buffer = expected_buffer.clone()
+        return None
+
+    return _verdict("sgd_momentum_step", student_fn, find_problem)
 
 
 # -- Chapter 9: CTC ----------------------------------------------------------------------
