@@ -57,12 +57,36 @@ def test_says_which_profile_produced_it(path):
     assert any("config.describe()" in s for s in sources)
 
 
+EXERCISE_TITLE = re.compile(
+    r"^`{3,}\{exercise\} .+ \((★|★★|★★★) (warm-up|core|stretch)(?P<checked>, auto-checked)?(, long run)?\)$", re.MULTILINE)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_has_three_exercises_with_solutions(path):
-    text = "\n".join(c.source for c in read(path).cells if c.cell_type == "markdown")
-    exercises = re.findall(r"```\{exercise\}", text)
-    solutions = re.findall(r"```\{solution\}[^\n]*\n:class: dropdown", text)
-    assert len(exercises) >= 3 and len(solutions) >= len(exercises)
+def test_has_six_labelled_exercises_two_auto_checked_each_with_a_collapsed_solution(path):
+    cells = read(path).cells
+    text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    exercises = re.findall(r"^`{3,}\{exercise\}.*$", text, re.MULTILINE)
+    labelled = list(EXERCISE_TITLE.finditer(text))
+    assert len(labelled) == len(exercises) >= 6, f"{path.name}: unlabelled {set(exercises) - {m[0] for m in labelled}}"
+    checked = [m for m in labelled if m["checked"]]
+    checker_cells = [c for c in cells if c.cell_type == "code" and re.search(r"^checks\.check_\w+\(", c.source, re.M)]
+    assert len(checked) == len(checker_cells) >= 2, f"{path.name}: {len(checked)} auto-checked titles"
+    labels = re.findall(r"^:label: (ex-\S+)$", text, re.MULTILINE)
+    solutions = re.findall(r"^`{3,}\{solution\} (ex-\S+)\n:class: dropdown$", text, re.MULTILINE)
+    assert sorted(labels) == sorted(solutions), f"{path.name}: exercises without a collapsed solution"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_has_quick_recall_questions_that_say_where_the_answer_is(path):
+    cells = read(path).cells
+    (recall,) = [c.source for c in cells if c.cell_type == "markdown" and c.source.startswith("## Quick recall")]
+    questions = re.findall(r"^\d+\. .+?(?=^\d+\. |\Z)", recall, re.MULTILINE | re.DOTALL)
+    assert len(questions) >= 8, f"{path.name}: {len(questions)} quick-recall questions"
+    sections = {int(n) for n in re.findall(r"^## (\d+)\. ", "\n".join(c.source for c in cells), re.MULTILINE)}
+    for question in questions:
+        pointers = re.findall(r"\(sections? (\d+)(?:[–-](\d+)| and (\d+))?\)\s*$", question.strip())
+        assert pointers, f"{path.name}: no section pointer in {question!r}"
+        assert {int(n) for n in pointers[0] if n} <= sections, f"{path.name}: {question!r}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -141,3 +165,11 @@ def test_the_stated_reading_time_is_the_word_count_at_200_words_a_minute(path):
     assert stated, f"{path.name}: the opening states no reading time"
     words = sum(len(c.source.split()) for c in cells if c.cell_type in ("markdown", "code"))
     assert int(stated[1]) == 5 * round(words / 200 / 5), f"{path.name}: {words} words"
+
+
+def test_the_teachers_page_assigns_every_exercise_once():
+    teaching = (ROOT / "book" / "teaching.md").read_text(encoding="utf-8")
+    assigned = re.findall(r"\{ref\}`(ex-[\w-]+)`", teaching)
+    labels = [label for path in NOTEBOOKS for c in read(path).cells if c.cell_type == "markdown"
+              for label in re.findall(r"^:label: (ex-\S+)$", c.source, re.MULTILINE)]
+    assert sorted(assigned) == sorted(labels)
