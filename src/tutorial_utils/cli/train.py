@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--weight-decay", type=float, default=1e-2)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--augment", default="speed,shift,noise,specaugment",
-                        help="comma-separated augmentations among speed, shift, noise, specaugment; or none")
+                        help="comma-separated augmentations among speed, shift, noise, vtlp, specaugment; or none")
     parser.add_argument("--normalize", choices=["utterance", "band", "none"], default="utterance",
                         help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), or none")
     parser.add_argument("--train-on-validation", action="store_true", help="train on the validation takes too")
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     if args.workers is not None and args.workers < 0:
         parser.error(f"--workers must be 0 or more, not {args.workers}")
     augmentations = set() if args.augment == "none" else set(args.augment.split(","))
-    known = {"speed", "shift", "noise", "specaugment"}
+    known = {"speed", "shift", "noise", "vtlp", "specaugment"}
     if augmentations - known:
         parser.error(f"--augment: unknown {sorted(augmentations - known)}; choose among {sorted(known)} or none")
     # Everything a user can get wrong is checked here, before any data is read or trained on.
@@ -115,6 +115,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         speed=default.speed if "speed" in augmentations else (1.0, 1.0),
         time_shift=default.time_shift if "shift" in augmentations else 0.0,
         noise_p=default.noise_p if "noise" in augmentations else 0.0,
+        vtlp=(0.9, 1.1) if "vtlp" in augmentations else (1.0, 1.0),
         freq_mask=default.freq_mask if "specaugment" in augmentations else 0,
         time_mask=default.time_mask if "specaugment" in augmentations else 0,
     )
