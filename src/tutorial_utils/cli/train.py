@@ -31,7 +31,7 @@ SPEAKERS_HELP = ("FSDD: comma-separated speakers to use, the others ignored (def
                  "repeats a record's run on a download with more speakers")
 #: The options that make a keyword-spotting run what it is: a resume must repeat them.
 RUN_SETTINGS = ("dataset", "model", "plain", "speakers", "test_speakers", "epochs", "batch_size", "lr", "weight_decay",
-                "label_smoothing", "normalize", "train_on_validation", "early_stopping", "seed", "limit")
+                "label_smoothing", "mixup", "normalize", "train_on_validation", "early_stopping", "seed", "limit")
 
 
 def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
@@ -59,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--weight-decay", type=float, default=1e-2)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
+    parser.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                        help="mixup: mix each batch with a shuffled copy, weight ~ Beta(ALPHA, ALPHA) (0: off)")
     parser.add_argument("--augment", default="speed,shift,noise,specaugment",
                         help="comma-separated augmentations among speed, shift, noise, vtlp, specaugment; or none")
     parser.add_argument("--normalize", choices=["utterance", "band", "none"], default="utterance",
@@ -149,7 +151,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
     model = kws_model(args.model, len(labels), residual=not args.plain)
     history, test = train_spotter(
         model, front_end, splits, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
+        weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, mixup=args.mixup,
         train_on_validation=args.train_on_validation, seed=args.seed, device=device,
         amp={"auto": "auto", "on": True, "off": False}[args.amp], compile=args.compile,
         channels_last=args.channels_last, checkpoint_path=checkpoint, resume=args.resume, run_settings=settings,
@@ -169,6 +171,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         model=args.model + ("-plain" if args.plain else ""),
         augment=sorted(augmentations),
         label_smoothing=args.label_smoothing,
+        mixup=args.mixup,
         normalize=args.normalize,
         epochs=len(history["epoch"]),
         train_examples=train_examples,
