@@ -244,3 +244,15 @@ def test_front_end_with_vtlp_trains_warped_and_evaluates_plain():
     assert not torch.allclose(front_end(waveforms), plain(waveforms))
     front_end.eval()
     torch.testing.assert_close(front_end(waveforms), plain(waveforms))
+
+
+def test_front_end_with_pcen_in_place_of_the_log():
+    from tutorial_utils import features
+    from tutorial_utils.front_end import FrontEnd, FrontEndConfig
+
+    waveforms = torch.randn(2, 8000, generator=gen(7))
+    front_end = FrontEnd(FrontEndConfig(normalize="pcen"))
+    scaled = waveforms / waveforms.pow(2).mean(dim=-1, keepdim=True).sqrt()
+    expected = features.pcen(features.mel_spectrogram(scaled, 8000, 256, 80, 40, window=front_end.log_mel.window))
+    torch.testing.assert_close(front_end(waveforms), expected)
+    torch.testing.assert_close(front_end(10 * waveforms), expected)  # unit RMS first: loudness does not matter

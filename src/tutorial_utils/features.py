@@ -382,6 +382,21 @@ def deltas(features: torch.Tensor, width: int = 5) -> torch.Tensor:
     return slope / (2 * sum(n * n for n in range(1, half + 1)))
 
 
+def pcen(energy: torch.Tensor, smoothing: float = 0.025, gain: float = 0.98, bias: float = 2.0, power: float = 0.5,
+         eps: float = 1e-6) -> torch.Tensor:
+    """Per-channel energy normalisation (Wang et al. 2017) of Mel energies ``(..., n_mels, frames)``,
+    same shape: a running mean ``M[t] = (1 - s) M[t - 1] + s E[t]`` per band (``M[-1] = E[0]``; ``s =
+    smoothing``, 0.025 is a time constant of about 0.4 s at a 10 ms hop), then automatic gain control
+    and root compression, ``(E / (eps + M)^gain + bias)^power - bias^power``. Equal to
+    ``librosa.pcen(E, b=s, gain=gain, bias=bias, power=power, eps=eps, zi=(1 - s) * E[..., :1])``."""
+    running, smoothed = energy[..., 0], []
+    for t in range(energy.shape[-1]):
+        running = (1 - smoothing) * running + smoothing * energy[..., t]
+        smoothed.append(running)
+    smoothed = torch.stack(smoothed, dim=-1)
+    return (energy / (eps + smoothed) ** gain + bias) ** power - bias**power
+
+
 def normalize(features: torch.Tensor, dim: int = -1, eps: float = 1e-5) -> torch.Tensor:
     """Per-utterance mean and variance normalisation (CMVN) along ``dim`` (default: frames).
 
@@ -419,11 +434,16 @@ class LogMelSpectrogram(nn.Module):
         self.register_buffer("fbank", mel_filterbank(n_fft // 2 + 1, sample_rate, n_mels, f_min, f_max),
                              persistent=False)
 
+    def mel_power(self, waveform: torch.Tensor, fbank: torch.Tensor | None = None) -> torch.Tensor:
+        """The Mel power before the log, ``(..., time) -> (..., n_mels, frames)``; ``fbank``:
+        filterbanks to use instead of the module's, e.g. one per waveform ``(batch, n_fft // 2 + 1,
+        n_mels)`` (see :func:`mel_spectrogram`)."""
+        return mel_spectrogram(waveform, self.sample_rate, self.n_fft, self.hop_length, self.n_mels,
+                               window=self.window, fbank=self.fbank if fbank is None else fbank)
+
     def forward(self, waveform: torch.Tensor, fbank: torch.Tensor | None = None) -> torch.Tensor:
-        """``fbank``: filterbanks to use instead of the module's, e.g. one per waveform
-        ``(batch, n_fft // 2 + 1, n_mels)`` (see :func:`mel_spectrogram`)."""
-        log_mel = log_mel_spectrogram(waveform, self.sample_rate, self.n_fft, self.hop_length, self.n_mels,
-                                      eps=self.eps, window=self.window, fbank=self.fbank if fbank is None else fbank)
+        """``fbank``: as for :meth:`mel_power`."""
+        log_mel = torch.log(self.mel_power(waveform, fbank) + self.eps)
         return normalize(log_mel) if self.normalize else log_mel
 
     def extra_repr(self) -> str:

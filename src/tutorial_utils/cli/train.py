@@ -63,8 +63,9 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
                         help="mixup: mix each batch with a shuffled copy, weight ~ Beta(ALPHA, ALPHA) (0: off)")
     parser.add_argument("--augment", default="speed,shift,noise,specaugment",
                         help="comma-separated augmentations among speed, shift, noise, vtlp, specaugment; or none")
-    parser.add_argument("--normalize", choices=["utterance", "band", "none"], default="utterance",
-                        help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), or none")
+    parser.add_argument("--normalize", choices=["utterance", "band", "pcen", "none"], default="utterance",
+                        help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), per-channel "
+                             "energy normalisation in place of the log (PCEN), or none")
     parser.add_argument("--train-on-validation", action="store_true", help="train on the validation takes too")
     parser.add_argument("--early-stopping", type=common.positive("--early-stopping"), metavar="EPOCHS",
                         help="patience on the validation loss")
