@@ -168,3 +168,91 @@ def test_random_speed_is_seeded_and_off_in_eval_mode():
     assert torch.equal(a, augment.RandomSpeed((0.9, 1.1), generator=gen(9))(x)) and not torch.equal(a, x)
     assert torch.equal(augment.RandomSpeed().eval()(x), x)
     assert torch.allclose(augment.change_speed(x, torch.ones(4)), x)
+
+
+# --- vocal tract length perturbation
+
+
+def test_vtlp_warp_scales_low_frequencies_and_keeps_the_band():
+    from tutorial_utils import features
+
+    freqs = features.bin_frequencies(129, 8000)
+    warps = torch.tensor([0.8, 0.9, 1.0, 1.1, 1.2])
+    warped = augment.vtlp_warp(freqs, warps, nyquist=4000.0)
+    assert warped.shape == (5, 129)
+    torch.testing.assert_close(warped[2], freqs)  # warp 1: the identity
+    torch.testing.assert_close(warped[:, 0], torch.zeros(5, dtype=torch.float64))
+    torch.testing.assert_close(warped[:, -1], torch.full((5,), 4000.0, dtype=torch.float64))
+    assert (warped.diff(dim=1) > 0).all()  # increasing: no two frequencies swap places
+    low = freqs < 2000  # below every knee (0.6 * 4000 * min(w, 1) / w >= 2000 for w <= 1.2)
+    torch.testing.assert_close(warped[:, low], warps[:, None].double() * freqs[low])
+    # Continuous at the knee: the largest jump between neighbouring bins stays a bin's worth.
+    assert warped.diff(dim=1).max() < 1.3 * (freqs[1] - freqs[0])
+
+
+def test_vtlp_filterbank_at_warp_one_is_the_mel_filterbank():
+    from tutorial_utils import features
+
+    banks = augment.vtlp_filterbanks(torch.tensor([1.0, 1.0]), 8000, 256, 40)
+    assert banks.shape == (2, 129, 40)
+    torch.testing.assert_close(banks[0], features.mel_filterbank(129, 8000, 40, dtype=torch.float64))
+
+
+def test_vtlp_moves_a_tone_to_the_band_of_the_warped_frequency():
+    from tutorial_utils import features
+
+    t = torch.arange(8000) / 8000
+
+    def loudest_band(frequency: float, fbank: torch.Tensor) -> int:
+        mel = features.mel_spectrogram(torch.sin(2 * torch.pi * frequency * t), 8000, 256, 80, 40, fbank=fbank.float())
+        return int(mel.mean(dim=-1).argmax())
+
+    plain = features.mel_filterbank(129, 8000, 40)
+    warped = augment.vtlp_filterbanks(torch.tensor([1.1]), 8000, 256, 40)[0]
+    assert loudest_band(1000.0, warped) == loudest_band(1100.0, plain) != loudest_band(1000.0, plain)
+
+
+def test_mel_spectrogram_with_one_filterbank_per_waveform():
+    from tutorial_utils import features
+
+    waveforms = torch.randn(3, 800, generator=gen(4))
+    banks = augment.vtlp_filterbanks(torch.tensor([0.9, 1.0, 1.1]), 8000, 256, 40).float()
+    batched = features.mel_spectrogram(waveforms, 8000, 256, 80, 40, fbank=banks)
+    for waveform, bank, mel in zip(waveforms, banks, batched):
+        torch.testing.assert_close(features.mel_spectrogram(waveform, 8000, 256, 80, 40, fbank=bank), mel)
+
+
+def test_random_vtlp_is_seeded_in_range_and_off_in_eval_mode_or_at_one():
+    vtlp = augment.RandomVTLP((0.9, 1.1), 8000, 256, 40, generator=gen(5))
+    first = vtlp(4)
+    assert first.shape == (4, 129, 40)
+    again = augment.RandomVTLP((0.9, 1.1), 8000, 256, 40, generator=gen(5))(4)
+    torch.testing.assert_close(first, again)
+    assert not torch.allclose(first[0], first[1])
+    vtlp.eval()
+    assert vtlp(4) is None
+    assert augment.RandomVTLP((1.0, 1.0), 8000, 256, 40)(4) is None
+
+
+def test_front_end_with_vtlp_trains_warped_and_evaluates_plain():
+    from tutorial_utils.front_end import AugmentConfig, FrontEnd, FrontEndConfig
+
+    waveforms = torch.randn(2, 8000, generator=gen(6))
+    only_vtlp = AugmentConfig(speed=(1.0, 1.0), time_shift=0.0, noise_p=0.0, noise_recordings=False,
+                              vtlp=(0.9, 1.1), freq_mask=0, time_mask=0)
+    front_end, plain = FrontEnd(FrontEndConfig(), only_vtlp), FrontEnd(FrontEndConfig())
+    assert not torch.allclose(front_end(waveforms), plain(waveforms))
+    front_end.eval()
+    torch.testing.assert_close(front_end(waveforms), plain(waveforms))
+
+
+def test_front_end_with_pcen_in_place_of_the_log():
+    from tutorial_utils import features
+    from tutorial_utils.front_end import FrontEnd, FrontEndConfig
+
+    waveforms = torch.randn(2, 8000, generator=gen(7))
+    front_end = FrontEnd(FrontEndConfig(normalize="pcen"))
+    scaled = waveforms / waveforms.pow(2).mean(dim=-1, keepdim=True).sqrt()
+    expected = features.pcen(features.mel_spectrogram(scaled, 8000, 256, 80, 40, window=front_end.log_mel.window))
+    torch.testing.assert_close(front_end(waveforms), expected)
+    torch.testing.assert_close(front_end(10 * waveforms), expected)  # unit RMS first: loudness does not matter

@@ -442,3 +442,24 @@ def test_modules_and_functions_run_on_cuda(recordings):
     assert_close_abs(on_gpu.cpu(), module.cpu()(waveform), LOG_ATOL)
     mfcc = features.mfcc(waveform.cuda(), SAMPLE_RATE, N_MFCC, N_FFT, HOP, N_MELS)
     assert_close_abs(mfcc.cpu(), features.mfcc(waveform, SAMPLE_RATE, N_MFCC, N_FFT, HOP, N_MELS), LOG_ATOL)
+
+
+def test_pcen_equals_librosa_with_the_running_mean_started_at_the_first_frame():
+    librosa = pytest.importorskip("librosa")
+    energy = torch.rand(2, 40, 101, generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 50
+    for smoothing, gain, bias, power in [(0.025, 0.98, 2.0, 0.5), (0.1, 0.8, 10.0, 0.25)]:
+        ours = features.pcen(energy, smoothing, gain, bias, power)
+        for example in range(2):
+            e = energy[example].numpy()
+            reference = librosa.pcen(e, b=smoothing, gain=gain, bias=bias, power=power, eps=1e-6,
+                                     zi=(1 - smoothing) * e[:, :1])
+            torch.testing.assert_close(ours[example], torch.from_numpy(reference))
+
+
+def test_pcen_of_a_steady_band_is_its_steady_state_and_an_onset_stands_out():
+    energy = torch.full((1, 50), 4.0)
+    energy[0, 30:] = 400.0  # a hundredfold louder from frame 30
+    out = features.pcen(energy)
+    steady = (4.0 / (1e-6 + 4.0) ** 0.98 + 2) ** 0.5 - 2**0.5
+    torch.testing.assert_close(out[0, :30], torch.full((30,), steady))
+    assert out[0, 30] > 10 * steady and out[0, 49] < out[0, 30]  # the gain control adapts to the new level

@@ -1,5 +1,6 @@
 """The training loop: it learns, resumes exactly, writes checkpoints atomically, stops early."""
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,31 @@ def test_the_loop_takes_a_pluggable_step_clipping_and_a_validation_function():
     assert max(seen_norms) > 0.5  # before clipping; the step then used at most norm 0.5
     with pytest.raises(ValueError, match="validation value"):
         training.fit(toy_model(), train_loader, epochs=1, monitor="loss", progress=False)
+
+
+def test_mix_batch_mixes_each_example_with_its_partner():
+    from tutorial_utils.training.loop import mix_batch
+
+    x = torch.arange(12.0).reshape(3, 2, 2)
+    mixed = mix_batch(x, 0.7, torch.tensor([2, 0, 1]))
+    torch.testing.assert_close(mixed[0], 0.7 * x[0] + 0.3 * x[2])
+    torch.testing.assert_close(mix_batch(x, 1.0, torch.tensor([1, 2, 0])), x)
+
+
+def test_mixup_loss_is_the_mix_of_both_labels_losses():
+    from tutorial_utils.training.loop import classification_step, mix_batch
+
+    model = torch.nn.Linear(4, 3)
+    inputs, labels = torch.randn(8, 4, generator=torch.Generator().manual_seed(0)), torch.arange(8) % 3
+    torch.manual_seed(1)
+    loss, examples, _ = classification_step(mixup=0.4)(model, (inputs, labels), torch.device("cpu"), nullcontext)
+    torch.manual_seed(1)  # the same draws, by hand
+    weight = torch.distributions.Beta(torch.tensor(0.4), torch.tensor(0.4)).sample().item()
+    permutation = torch.randperm(8)
+    logits = model(mix_batch(inputs, weight, permutation))
+    expected = (weight * torch.nn.functional.cross_entropy(logits, labels)
+                + (1 - weight) * torch.nn.functional.cross_entropy(logits, labels[permutation]))
+    assert examples == 8 and 0 < weight < 1
+    torch.testing.assert_close(loss, expected)
+    plain, _, _ = classification_step()(model, (inputs, labels), torch.device("cpu"), nullcontext)
+    torch.testing.assert_close(plain, torch.nn.functional.cross_entropy(model(inputs), labels))

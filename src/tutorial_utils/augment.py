@@ -1,6 +1,7 @@
 """Data augmentation for keyword spotting, batched on the device: random time shift, speed
 perturbation, additive noise at a chosen signal-to-noise ratio (generated coloured noise or
-recorded background noise), and SpecAugment's frequency and time masks.
+recorded background noise), vocal tract length perturbation, and SpecAugment's frequency and time
+masks.
 
 Each augmentation is a function of explicit random choices (testable) and an ``nn.Module`` that
 draws them -- from ``generator`` if given, else from PyTorch's global generator, so that
@@ -17,11 +18,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import config
+from . import config, features
 from .data.audio import load_audio
 
 __all__ = [
-    "NOISE_EXPONENTS", "AddNoise", "RandomSpeed", "RandomTimeShift", "SpecAugment", "change_speed", "colored_noise",
+    "NOISE_EXPONENTS", "AddNoise", "RandomSpeed", "RandomTimeShift", "RandomVTLP", "SpecAugment", "change_speed",
+    "colored_noise", "vtlp_filterbanks", "vtlp_warp",
     "find_noise_recordings", "load_noise_recordings", "mask_along_axis", "mix_at_snr", "random_mask", "signal_power",
     "snr_db", "time_shift",
 ]
@@ -102,6 +104,52 @@ class RandomSpeed(nn.Module):
             return waveforms
         rates = _uniform(*self.rates, waveforms.shape[0], waveforms.device, self.generator)
         return change_speed(waveforms, rates)
+
+
+# --- vocal tract length perturbation ------------------------------------------------------------
+
+
+def vtlp_warp(freqs: torch.Tensor, warps: torch.Tensor, nyquist: float, boundary: float = 0.6) -> torch.Tensor:
+    """Jaitly and Hinton's (2013) piecewise-linear frequency warp, ``freqs`` ``(n_freqs,)`` and one factor
+    per example ``warps`` ``(batch,)`` -> ``(batch, n_freqs)``: ``f -> warp * f`` up to
+    ``f_b = f_hi * min(warp, 1) / warp`` with ``f_hi = boundary * nyquist`` (their 4.8 of 8 kHz), then
+    the straight line from there to ``(nyquist, nyquist)``, so that the band stays ``[0, nyquist]``."""
+    warps = warps.reshape(-1, 1).to(freqs.dtype)
+    knee_out = boundary * nyquist * warps.clamp(max=1)  # where the first piece ends, after warping
+    knee_in = knee_out / warps
+    upper = nyquist - (nyquist - knee_out) / (nyquist - knee_in) * (nyquist - freqs)
+    return torch.where(freqs <= knee_in, warps * freqs, upper)
+
+
+def vtlp_filterbanks(warps: torch.Tensor, sample_rate: int, n_fft: int, n_mels: int) -> torch.Tensor:
+    """One Mel filterbank per factor in ``warps`` ``(batch,)`` -> ``(batch, n_fft // 2 + 1, n_mels)``:
+    :func:`tutorial_utils.features.mel_filterbank` read at the warped bin frequencies, so energy at
+    ``f`` lands in the Mel band of :func:`vtlp_warp`'s ``f'``: with ``warp > 1`` every formant moves
+    up, as if the vocal tract were shorter. ``warp = 1`` gives the plain filterbank."""
+    freqs = features.bin_frequencies(n_fft // 2 + 1, sample_rate, warps.device)
+    edges = features.mel_edges(n_mels, sample_rate, device=warps.device)
+    return features.triangular_filterbank(vtlp_warp(freqs, warps.to(torch.float64), sample_rate / 2), edges)
+
+
+class RandomVTLP(nn.Module):
+    """Vocal tract length perturbation: a warp factor uniform in ``warps`` = (low, high) per example
+    (Jaitly and Hinton: (0.9, 1.1)); ``forward(batch_size, device)`` returns their filterbanks
+    (:func:`vtlp_filterbanks`), or None in ``eval()`` mode or for (1, 1), meaning the plain one."""
+
+    def __init__(self, warps: tuple[float, float], sample_rate: int, n_fft: int, n_mels: int,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        self.warps, self.sample_rate, self.n_fft, self.n_mels = warps, sample_rate, n_fft, n_mels
+        self.generator = generator
+
+    def extra_repr(self) -> str:
+        return f"warps={self.warps}"
+
+    def forward(self, batch_size: int, device: torch.device | str | None = None) -> torch.Tensor | None:
+        if not self.training or self.warps[0] == self.warps[1] == 1:
+            return None
+        warps = _uniform(*self.warps, batch_size, device, self.generator)
+        return vtlp_filterbanks(warps, self.sample_rate, self.n_fft, self.n_mels)
 
 
 # --- noise ------------------------------------------------------------------------------------

@@ -207,20 +207,37 @@ def mel_filterbank(
     _check_scale(scale)
     if norm not in (None, "slaney"):
         raise ValueError(f"norm must be None or 'slaney', got {norm!r}.")
+    edges = mel_edges(n_mels, sample_rate, f_min, f_max, scale, device)
+    fbank = triangular_filterbank(bin_frequencies(n_freqs, sample_rate, device), edges)
+    if norm == "slaney":
+        fbank = fbank * (2.0 / (edges[2:] - edges[:-2]))
+    return fbank.to(dtype or torch.get_default_dtype())
+
+
+def bin_frequencies(n_freqs: int, sample_rate: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """The frequencies (Hz, float64) of ``n_freqs`` STFT bins spread evenly over 0 to ``sample_rate / 2``."""
+    return torch.linspace(0, sample_rate / 2, n_freqs, dtype=torch.float64, device=device)
+
+
+def mel_edges(n_mels: int, sample_rate: int, f_min: float = 0.0, f_max: float | None = None, scale: str = "htk",
+              device: torch.device | str | None = None) -> torch.Tensor:
+    """The ``n_mels + 2`` edges (Hz, float64) of :func:`mel_filterbank`'s triangles: equally spaced
+    on the Mel ``scale`` from ``f_min`` to ``f_max`` (default ``sample_rate / 2``)."""
+    _check_scale(scale)
     f_max = sample_rate / 2 if f_max is None else f_max
     if not 0 <= f_min < f_max:
         raise ValueError(f"Need 0 <= f_min < f_max, got f_min={f_min}, f_max={f_max}.")
-    freqs = torch.linspace(0, sample_rate / 2, n_freqs, dtype=torch.float64, device=device).unsqueeze(1)
     mels = torch.linspace(hz_to_mel(f_min, scale).item(), hz_to_mel(f_max, scale).item(), n_mels + 2,
                           dtype=torch.float64, device=device)
-    edges = mel_to_hz(mels, scale)
+    return mel_to_hz(mels, scale)
+
+
+def triangular_filterbank(freqs: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """Triangles with peak 1, filter ``m`` rising from ``edges[m]`` to ``edges[m + 1]`` and falling to
+    ``edges[m + 2]``, evaluated at ``freqs`` ``(..., n_freqs)`` -> ``(..., n_freqs, len(edges) - 2)``."""
+    freqs = freqs.unsqueeze(-1)
     lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
-    rising = (freqs - lower) / (centre - lower)
-    falling = (upper - freqs) / (upper - centre)
-    fbank = torch.minimum(rising, falling).clamp(min=0)
-    if norm == "slaney":
-        fbank = fbank * (2.0 / (upper - lower))
-    return fbank.to(dtype or torch.get_default_dtype())
+    return torch.minimum((freqs - lower) / (centre - lower), (upper - freqs) / (upper - centre)).clamp(min=0)
 
 
 def mel_spectrogram(
@@ -242,13 +259,15 @@ def mel_spectrogram(
 
     :func:`power_spectrogram` followed by :func:`mel_filterbank`; equal to
     ``torchaudio.transforms.MelSpectrogram`` with the same arguments (``mel_scale=scale``).
-    ``window`` and ``fbank`` ``(n_fft // 2 + 1, n_mels)``: precomputed, as a module keeps them.
+    ``window`` and ``fbank`` ``(n_fft // 2 + 1, n_mels)``: precomputed, as a module keeps them; a
+    batch of filterbanks ``(batch, n_fft // 2 + 1, n_mels)`` gives each waveform its own (as
+    vocal tract length perturbation does, :class:`tutorial_utils.augment.RandomVTLP`).
     """
     if fbank is None:
         fbank = mel_filterbank(n_fft // 2 + 1, sample_rate, n_mels, f_min, f_max, scale, norm,
                                dtype=waveform.dtype, device=waveform.device)
     spec = power_spectrogram(waveform, n_fft, hop_length, center=center, pad_mode=pad_mode, window=window)
-    return fbank.to(spec.dtype).T @ spec
+    return fbank.to(spec.dtype).transpose(-2, -1) @ spec
 
 
 def power_to_db(power: torch.Tensor, amin: float = 1e-10, top_db: float | None = None) -> torch.Tensor:
@@ -363,6 +382,21 @@ def deltas(features: torch.Tensor, width: int = 5) -> torch.Tensor:
     return slope / (2 * sum(n * n for n in range(1, half + 1)))
 
 
+def pcen(energy: torch.Tensor, smoothing: float = 0.025, gain: float = 0.98, bias: float = 2.0, power: float = 0.5,
+         eps: float = 1e-6) -> torch.Tensor:
+    """Per-channel energy normalisation (Wang et al. 2017) of Mel energies ``(..., n_mels, frames)``,
+    same shape: a running mean ``M[t] = (1 - s) M[t - 1] + s E[t]`` per band (``M[-1] = E[0]``; ``s =
+    smoothing``, 0.025 is a time constant of about 0.4 s at a 10 ms hop), then automatic gain control
+    and root compression, ``(E / (eps + M)^gain + bias)^power - bias^power``. Equal to
+    ``librosa.pcen(E, b=s, gain=gain, bias=bias, power=power, eps=eps, zi=(1 - s) * E[..., :1])``."""
+    running, smoothed = energy[..., 0], []
+    for t in range(energy.shape[-1]):
+        running = (1 - smoothing) * running + smoothing * energy[..., t]
+        smoothed.append(running)
+    smoothed = torch.stack(smoothed, dim=-1)
+    return (energy / (eps + smoothed) ** gain + bias) ** power - bias**power
+
+
 def normalize(features: torch.Tensor, dim: int = -1, eps: float = 1e-5) -> torch.Tensor:
     """Per-utterance mean and variance normalisation (CMVN) along ``dim`` (default: frames).
 
@@ -400,9 +434,16 @@ class LogMelSpectrogram(nn.Module):
         self.register_buffer("fbank", mel_filterbank(n_fft // 2 + 1, sample_rate, n_mels, f_min, f_max),
                              persistent=False)
 
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        log_mel = log_mel_spectrogram(waveform, self.sample_rate, self.n_fft, self.hop_length, self.n_mels,
-                                      eps=self.eps, window=self.window, fbank=self.fbank)
+    def mel_power(self, waveform: torch.Tensor, fbank: torch.Tensor | None = None) -> torch.Tensor:
+        """The Mel power before the log, ``(..., time) -> (..., n_mels, frames)``; ``fbank``:
+        filterbanks to use instead of the module's, e.g. one per waveform ``(batch, n_fft // 2 + 1,
+        n_mels)`` (see :func:`mel_spectrogram`)."""
+        return mel_spectrogram(waveform, self.sample_rate, self.n_fft, self.hop_length, self.n_mels,
+                               window=self.window, fbank=self.fbank if fbank is None else fbank)
+
+    def forward(self, waveform: torch.Tensor, fbank: torch.Tensor | None = None) -> torch.Tensor:
+        """``fbank``: as for :meth:`mel_power`."""
+        log_mel = torch.log(self.mel_power(waveform, fbank) + self.eps)
         return normalize(log_mel) if self.normalize else log_mel
 
     def extra_repr(self) -> str:

@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import augment
+from . import augment, features
 from .features import LogMelSpectrogram
 
-NORMALIZATIONS = ("band", "utterance", None)
+NORMALIZATIONS = ("band", "utterance", "pcen", None)
 
 
 @dataclass
@@ -27,7 +27,9 @@ class FrontEndConfig:
     scales the waveform to unit RMS (quiet and loud speakers then sit equally far above the log's
     floor) and normalises the whole log-Mel spectrogram with one mean and one variance, keeping its
     spectral shape; ``"band"`` scales to unit RMS and normalises each Mel band separately over the
-    frames (CMVN); ``None``: neither. On FSDD's held-out speakers ``"utterance"`` did better."""
+    frames (CMVN); ``"pcen"`` scales to unit RMS and replaces the log by per-channel energy
+    normalisation (:func:`tutorial_utils.features.pcen`); ``None``: none of these. On FSDD's
+    held-out speakers ``"utterance"`` did better than ``"band"``."""
 
     sample_rate: int = 8000
     n_fft: int = 256
@@ -44,14 +46,16 @@ class FrontEndConfig:
 class AugmentConfig:
     """Training-time augmentation: a speed change by a factor uniform in ``speed`` ((1, 1): none); a
     random shift of up to ``time_shift`` seconds; with probability ``noise_p`` noise at an SNR uniform
-    in ``snr_db`` (white, pink, brown, and background recordings if found); SpecAugment masks of up
-    to ``freq_mask`` Mel bands and ``time_mask`` frames."""
+    in ``snr_db`` (white, pink, brown, and background recordings if found); vocal tract length
+    perturbation by a factor uniform in ``vtlp`` (off by default: (1, 1); Jaitly and Hinton used
+    (0.9, 1.1)); SpecAugment masks of up to ``freq_mask`` Mel bands and ``time_mask`` frames."""
 
     speed: tuple[float, float] = (0.9, 1.1)
     time_shift: float = 0.1
     noise_p: float = 0.8
     snr_db: tuple[float, float] = (5.0, 30.0)
     noise_recordings: bool = True
+    vtlp: tuple[float, float] = (1.0, 1.0)
     freq_mask: int = 7
     time_mask: int = 10
     colors: tuple[str, ...] = field(default=("white", "pink", "brown"))
@@ -59,8 +63,9 @@ class AugmentConfig:
 
 class FrontEnd(nn.Module):
     """Waveforms ``(batch, samples)`` -> features ``(batch, n_mels, frames)``: speed, time shift and
-    noise (training only) -> unit RMS -> log-Mel -> normalisation (see :class:`FrontEndConfig`) ->
-    SpecAugment (training only); augmentation only if ``augmentation`` is given."""
+    noise (training only) -> unit RMS -> log-Mel (its Mel filterbank warped per example by VTLP in
+    training) -> normalisation (see :class:`FrontEndConfig`) -> SpecAugment (training only);
+    augmentation only if ``augmentation`` is given."""
 
     def __init__(self, config: FrontEndConfig = FrontEndConfig(), augmentation: AugmentConfig | None = None,
                  data_dir: str | Path | None = None):
@@ -78,6 +83,8 @@ class FrontEnd(nn.Module):
             sample_rate=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop_length, n_mels=config.n_mels,
             normalize=config.normalize == "band",
         )
+        self.vtlp = augment.RandomVTLP((1.0, 1.0) if augmentation is None else augmentation.vtlp,
+                                       config.sample_rate, config.n_fft, config.n_mels)
         self.spec_augment: nn.Module = nn.Identity()
         if augmentation is not None:
             self.spec_augment = augment.SpecAugment(augmentation.freq_mask, augmentation.time_mask)
@@ -86,7 +93,11 @@ class FrontEnd(nn.Module):
         x = self.waveform_augment(waveforms)
         if self.config.normalize:
             x = x / x.pow(2).mean(dim=-1, keepdim=True).sqrt().clamp(min=1e-8)
-        x = self.log_mel(x)
+        fbank = self.vtlp(x.shape[0], x.device)
+        if self.config.normalize == "pcen":
+            x = features.pcen(self.log_mel.mel_power(x, fbank))
+        else:
+            x = self.log_mel(x, fbank)
         if self.config.normalize == "utterance":
             x = (x - x.mean(dim=(-2, -1), keepdim=True)) / x.std(dim=(-2, -1), keepdim=True).clamp(min=1e-5)
         return self.spec_augment(x)

@@ -31,7 +31,7 @@ SPEAKERS_HELP = ("FSDD: comma-separated speakers to use, the others ignored (def
                  "repeats a record's run on a download with more speakers")
 #: The options that make a keyword-spotting run what it is: a resume must repeat them.
 RUN_SETTINGS = ("dataset", "model", "plain", "speakers", "test_speakers", "epochs", "batch_size", "lr", "weight_decay",
-                "label_smoothing", "normalize", "train_on_validation", "early_stopping", "seed", "limit")
+                "label_smoothing", "mixup", "normalize", "train_on_validation", "early_stopping", "seed", "limit")
 
 
 def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
@@ -59,10 +59,13 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--weight-decay", type=float, default=1e-2)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
+    parser.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                        help="mixup: mix each batch with a shuffled copy, weight ~ Beta(ALPHA, ALPHA) (0: off)")
     parser.add_argument("--augment", default="speed,shift,noise,specaugment",
-                        help="comma-separated augmentations among speed, shift, noise, specaugment; or none")
-    parser.add_argument("--normalize", choices=["utterance", "band", "none"], default="utterance",
-                        help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), or none")
+                        help="comma-separated augmentations among speed, shift, noise, vtlp, specaugment; or none")
+    parser.add_argument("--normalize", choices=["utterance", "band", "pcen", "none"], default="utterance",
+                        help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), per-channel "
+                             "energy normalisation in place of the log (PCEN), or none")
     parser.add_argument("--train-on-validation", action="store_true", help="train on the validation takes too")
     parser.add_argument("--early-stopping", type=common.positive("--early-stopping"), metavar="EPOCHS",
                         help="patience on the validation loss")
@@ -85,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     if args.workers is not None and args.workers < 0:
         parser.error(f"--workers must be 0 or more, not {args.workers}")
     augmentations = set() if args.augment == "none" else set(args.augment.split(","))
-    known = {"speed", "shift", "noise", "specaugment"}
+    known = {"speed", "shift", "noise", "vtlp", "specaugment"}
     if augmentations - known:
         parser.error(f"--augment: unknown {sorted(augmentations - known)}; choose among {sorted(known)} or none")
     # Everything a user can get wrong is checked here, before any data is read or trained on.
@@ -115,6 +118,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         speed=default.speed if "speed" in augmentations else (1.0, 1.0),
         time_shift=default.time_shift if "shift" in augmentations else 0.0,
         noise_p=default.noise_p if "noise" in augmentations else 0.0,
+        vtlp=(0.9, 1.1) if "vtlp" in augmentations else (1.0, 1.0),
         freq_mask=default.freq_mask if "specaugment" in augmentations else 0,
         time_mask=default.time_mask if "specaugment" in augmentations else 0,
     )
@@ -148,7 +152,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
     model = kws_model(args.model, len(labels), residual=not args.plain)
     history, test = train_spotter(
         model, front_end, splits, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
+        weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, mixup=args.mixup,
         train_on_validation=args.train_on_validation, seed=args.seed, device=device,
         amp={"auto": "auto", "on": True, "off": False}[args.amp], compile=args.compile,
         channels_last=args.channels_last, checkpoint_path=checkpoint, resume=args.resume, run_settings=settings,
@@ -168,6 +172,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         model=args.model + ("-plain" if args.plain else ""),
         augment=sorted(augmentations),
         label_smoothing=args.label_smoothing,
+        mixup=args.mixup,
         normalize=args.normalize,
         epochs=len(history["epoch"]),
         train_examples=train_examples,

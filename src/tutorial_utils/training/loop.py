@@ -135,18 +135,33 @@ def prepare(
     return (torch.compile(model) if compile else model), dtype, scaler
 
 
-def classification_step(features: nn.Module | None = None, label_smoothing: float = 0.0) -> LossStep:
+def mix_batch(x: torch.Tensor, weight: float, permutation: torch.Tensor) -> torch.Tensor:
+    """Mixup's input (Zhang et al. 2018): ``weight * x + (1 - weight) * x[permutation]``, any shape
+    ``(batch, ...)``."""
+    return weight * x + (1 - weight) * x[permutation]
+
+
+def classification_step(features: nn.Module | None = None, label_smoothing: float = 0.0,
+                        mixup: float = 0.0) -> LossStep:
     """The default :data:`LossStep` of :func:`fit`: batches ``(inputs, labels)``, features computed
-    on the device in float32, then cross-entropy (with ``label_smoothing``) under autocast."""
+    on the device in float32, then cross-entropy (with ``label_smoothing``) under autocast.
+    ``mixup`` > 0: each batch's features are mixed with a shuffled copy by a weight drawn from
+    Beta(mixup, mixup), and the loss is the same mix of the two labels' losses (:func:`mix_batch`)."""
     loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    beta = torch.distributions.Beta(torch.tensor(float(mixup)), torch.tensor(float(mixup))) if mixup > 0 else None
 
     def step(forward: nn.Module, batch, device: torch.device, autocast: Callable[[], ContextManager]):
         inputs, labels = batch
         x = _model_inputs(inputs, features, device)
         y = labels.to(device, non_blocking=True)
+        if beta is not None:
+            weight, permutation = beta.sample().item(), torch.randperm(len(y)).to(device)
+            x = mix_batch(x, weight, permutation)
         with autocast():
             logits = forward(x)
             loss = loss_fn(logits.float(), y)
+            if beta is not None:
+                loss = weight * loss + (1 - weight) * loss_fn(logits.float(), y[permutation])
         return loss, len(y), (logits.argmax(1) == y).sum()
 
     return step

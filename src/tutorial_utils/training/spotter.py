@@ -11,7 +11,7 @@ from torch import nn
 from torch.utils.data import ConcatDataset, Dataset, TensorDataset
 
 from ..front_end import FrontEnd
-from .loop import evaluate, fit, make_loader, one_cycle, seed_everything
+from .loop import classification_step, evaluate, fit, make_loader, one_cycle, seed_everything
 
 
 #: A split: waveforms ``(n, samples)`` and labels ``(n,)`` held in memory (FSDD), or a dataset of
@@ -33,6 +33,7 @@ def train_spotter(
     batch_size: int = 64,
     lr: float = 3e-3,
     label_smoothing: float = 0.1,
+    mixup: float = 0.0,
     train_on_validation: bool = False,
     seed: int = 0,
     device: torch.device | str | None = None,
@@ -42,6 +43,7 @@ def train_spotter(
     """Train ``model`` on ``splits["train"]`` (plus ``"validation"`` if ``train_on_validation``, else
     validate on it) with AdamW and a one-cycle schedule peaking at ``lr``, the ``front_end``
     computing features on the device; return the history and the test set's loss and accuracy.
+    ``mixup``: Beta parameter of mixup (0: none; see :func:`~tutorial_utils.training.loop.classification_step`).
     ``workers``: DataLoader processes (worth it for datasets read from disk, not for tensors).
     ``fit_options`` go to :func:`tutorial_utils.training.loop.fit`."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -56,6 +58,7 @@ def train_spotter(
     history = fit(
         model, loader(train_set, True), epochs=epochs, lr=lr, scheduler=one_cycle(lr),
         val_loader=None if train_on_validation else loader(as_dataset(splits["validation"]), False),
-        features=front_end, device=device, label_smoothing=label_smoothing, seed=seed, **fit_options,
+        features=front_end, device=device, seed=seed,
+        loss_step=classification_step(front_end, label_smoothing, mixup), **fit_options,
     )
     return history, evaluate(model, loader(as_dataset(splits["test"]), False), front_end, device)
