@@ -20,12 +20,13 @@ import torch
 
 from .. import config
 from ..data import AudioFileError, DownloadError
+from ..data.synthetic import SynthesisError
 from ..training.checkpoint import CheckpointError
 
 T = TypeVar("T")
 
 #: Errors that a user can fix from their message alone; anything else is a bug and keeps its traceback.
-USER_ERRORS = (CheckpointError, AudioFileError, DownloadError, FileNotFoundError, NotADirectoryError,
+USER_ERRORS = (CheckpointError, AudioFileError, DownloadError, SynthesisError, FileNotFoundError, NotADirectoryError,
                IsADirectoryError, PermissionError, ValueError)
 
 

@@ -7,6 +7,7 @@ recogniser) from the command line and print one JSON line of results (see
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -17,7 +18,8 @@ from torch.utils.data import Subset
 from .. import config
 from . import common
 from ..book.measured import record
-from ..data import FSDD_LABELS, FSDD_VERSION, SpeechCommandsKWS, fsdd_speakers, fsdd_tensors, sha256sum
+from ..data import FSDD_LABELS, FSDD_VERSION, SpeechCommandsKWS, fsdd_speakers, fsdd_tensors, load_fsdd_tensors, sha256sum
+from ..data import synthetic
 from ..front_end import AugmentConfig, FrontEnd, FrontEndConfig
 from ..models import KWS_MODELS, kws_model
 from ..training.asr import train_connected_digits
@@ -31,7 +33,7 @@ SPEAKERS_HELP = ("FSDD: comma-separated speakers to use, the others ignored (def
                  "repeats a record's run on a download with more speakers")
 #: The options that make a keyword-spotting run what it is: a resume must repeat them.
 RUN_SETTINGS = ("dataset", "model", "plain", "speakers", "test_speakers", "epochs", "batch_size", "lr", "weight_decay",
-                "label_smoothing", "mixup", "normalize", "train_on_validation", "early_stopping", "seed", "limit")
+                "label_smoothing", "mixup", "normalize", "train_on_validation", "synthetic_voices", "early_stopping", "seed", "limit")
 
 
 def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
@@ -67,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
                         help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), per-channel "
                              "energy normalisation in place of the log (PCEN), or none")
     parser.add_argument("--train-on-validation", action="store_true", help="train on the validation takes too")
+    parser.add_argument("--synthetic-voices", type=int, default=0, metavar="N",
+                        help="FSDD: add N synthetic voices from espeak-ng (every digit, 3 takes each) to the "
+                             "training data only (default 0)")
     parser.add_argument("--early-stopping", type=common.positive("--early-stopping"), metavar="EPOCHS",
                         help="patience on the validation loss")
     parser.add_argument("--seed", type=int, default=0)
@@ -85,6 +90,12 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     args = parser.parse_args(argv)
     if (args.test_speakers or args.speakers) and args.dataset != "fsdd":
         parser.error("--speakers and --test-speakers select FSDD speakers; Speech Commands has its own split")
+    if args.synthetic_voices and args.dataset != "fsdd":
+        parser.error("--synthetic-voices adds digits to FSDD's training data; Speech Commands has its own words")
+    if args.synthetic_voices < 0:
+        parser.error(f"--synthetic-voices must be 0 or more, not {args.synthetic_voices}")
+    if args.synthetic_voices and shutil.which(synthetic.PROGRAM) is None:
+        parser.error(f"--synthetic-voices needs the {synthetic.PROGRAM} program: {synthetic.INSTALL_HINT}")
     if args.workers is not None and args.workers < 0:
         parser.error(f"--workers must be 0 or more, not {args.workers}")
     augmentations = set() if args.augment == "none" else set(args.augment.split(","))
@@ -132,6 +143,9 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         splits, labels, length = fsdd_tensors(test_speakers=speakers, limit=args.limit, speakers=used), FSDD_LABELS, 8000
         data = {"fsdd_version": FSDD_VERSION, "fsdd_speakers": sorted(used or fsdd_speakers())}
         front_end_config = FrontEndConfig(normalize=normalize)
+        if args.synthetic_voices:  # extra voices for training only: validation and test stay real
+            voices = load_fsdd_tensors(synthetic.ensure_synthetic_digits(args.synthetic_voices, progress=not args.quiet))
+            splits["train"] = tuple(torch.cat(pair) for pair in zip(splits["train"], voices))
         absent = sorted(set(range(len(labels))) - set(splits["train"][1].tolist()))
         if absent and args.limit is None:  # (a --limit subset may miss some on purpose)
             raise ValueError(f"the training data has no recording of digit(s) {absent}: restore them "
@@ -174,6 +188,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         label_smoothing=args.label_smoothing,
         mixup=args.mixup,
         normalize=args.normalize,
+        synthetic_voices=args.synthetic_voices,
         epochs=len(history["epoch"]),
         train_examples=train_examples,
         test_examples=sizes["test"],
