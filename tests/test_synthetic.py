@@ -102,7 +102,7 @@ def test_the_training_command_refuses_synthetic_voices_without_espeak(tmp_path, 
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SystemExit):
         train.main(["--synthetic-voices", "3"])
-    assert "needs the espeak-ng program: install it" in capsys.readouterr().err
+    assert "--synthetic-voices: synthetic voices need the espeak-ng program" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         train.main(["--synthetic-voices", "3", "--dataset", "speech-commands-12"])
     assert "adds digits to FSDD's training data" in capsys.readouterr().err

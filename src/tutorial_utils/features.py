@@ -204,7 +204,6 @@ def mel_filterbank(
     norm, mel_scale=scale)`` and to ``librosa.filters.mel(sr=sample_rate, n_fft=2 * (n_freqs - 1),
     n_mels=n_mels, fmin=f_min, fmax=f_max, htk=scale == "htk", norm=norm).T``.
     """
-    _check_scale(scale)
     if norm not in (None, "slaney"):
         raise ValueError(f"norm must be None or 'slaney', got {norm!r}.")
     edges = mel_edges(n_mels, sample_rate, f_min, f_max, scale, device)

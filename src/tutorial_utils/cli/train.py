@@ -7,7 +7,6 @@ recogniser) from the command line and print one JSON line of results (see
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -94,8 +93,11 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
         parser.error("--synthetic-voices adds digits to FSDD's training data; Speech Commands has its own words")
     if args.synthetic_voices < 0:
         parser.error(f"--synthetic-voices must be 0 or more, not {args.synthetic_voices}")
-    if args.synthetic_voices and shutil.which(synthetic.PROGRAM) is None:
-        parser.error(f"--synthetic-voices needs the {synthetic.PROGRAM} program: {synthetic.INSTALL_HINT}")
+    if args.synthetic_voices:
+        try:
+            synthetic.check_program()
+        except synthetic.SynthesisError as error:
+            parser.error(f"--synthetic-voices: {error}")
     if args.workers is not None and args.workers < 0:
         parser.error(f"--workers must be 0 or more, not {args.workers}")
     augmentations = set() if args.augment == "none" else set(args.augment.split(","))

@@ -21,6 +21,7 @@ from pathlib import Path
 import soundfile
 import torch
 import torchaudio
+from tqdm.auto import tqdm
 
 from .. import config
 from .audio import load_audio
@@ -104,8 +105,6 @@ def ensure_synthetic_digits(n_voices: int, takes: int = 3, seed: int = 0, root: 
     if missing:
         program = check_program()
         folder.mkdir(parents=True, exist_ok=True)
-        from tqdm.auto import tqdm
-
         for voice, digit, take in tqdm(missing, desc=f"{PROGRAM}: synthetic digits", disable=not progress):
             offset = take - (takes - 1) // 2
             synthesize(DIGIT_WORDS[digit], voice, folder / f"{digit}_{voice.name}_{take}.wav",
