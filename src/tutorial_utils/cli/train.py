@@ -195,6 +195,8 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         train_examples=train_examples,
         test_examples=sizes["test"],
         test_accuracy=round(test["accuracy"], 4),
+        # FSDD: each test clip's predicted digit, in the order of fsdd_recordings(...)["test"]
+        **({"test_predictions": test["predictions"]} if args.dataset == "fsdd" else {}),
         val_accuracy=round(history["val_acc"][-1], 4) if "val_acc" in history else None,
         seed=args.seed,
         train_seconds=round(train_seconds, 1),

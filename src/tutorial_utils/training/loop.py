@@ -95,13 +95,18 @@ def evaluate(
     features: nn.Module | None = None,
     device: torch.device | str | None = None,
     amp: bool | str = "auto",
-) -> dict[str, float]:
-    """Mean cross-entropy ``loss`` and ``accuracy`` (a fraction) of ``model`` over ``loader``."""
+    keep_predictions: bool = False,
+) -> dict:
+    """Mean cross-entropy ``loss`` and ``accuracy`` (a fraction) of ``model`` over ``loader``; with
+    ``keep_predictions`` also ``predictions``, the predicted class of every example in loader order."""
     logits, labels = predict(model, loader, features, device, amp)
-    return {
+    result = {
         "loss": F.cross_entropy(logits, labels).item(),
         "accuracy": (logits.argmax(1) == labels).float().mean().item(),
     }
+    if keep_predictions:
+        result["predictions"] = logits.argmax(1).tolist()
+    return result
 
 
 def one_cycle(max_lr: float) -> Scheduler:

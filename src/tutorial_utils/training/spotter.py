@@ -42,7 +42,8 @@ def train_spotter(
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
     """Train ``model`` on ``splits["train"]`` (plus ``"validation"`` if ``train_on_validation``, else
     validate on it) with AdamW and a one-cycle schedule peaking at ``lr``, the ``front_end``
-    computing features on the device; return the history and the test set's loss and accuracy.
+    computing features on the device; return the history and the test set's ``loss``, ``accuracy``
+    and ``predictions`` (each test example's predicted class, in the split's order).
     ``mixup``: Beta parameter of mixup (0: none; see :func:`~tutorial_utils.training.loop.classification_step`).
     ``workers``: DataLoader processes (worth it for datasets read from disk, not for tensors).
     ``fit_options`` go to :func:`tutorial_utils.training.loop.fit`."""
@@ -61,4 +62,4 @@ def train_spotter(
         features=front_end, device=device, seed=seed,
         loss_step=classification_step(front_end, label_smoothing, mixup), **fit_options,
     )
-    return history, evaluate(model, loader(as_dataset(splits["test"]), False), front_end, device)
+    return history, evaluate(model, loader(as_dataset(splits["test"]), False), front_end, device, keep_predictions=True)
