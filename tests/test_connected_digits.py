@@ -117,3 +117,20 @@ def test_splits_by_speaker_on_real_fsdd(tmp_path):
     assert held_out not in {u.speaker for s in ("train", "validation") for u in independent[s].utterances}
     with pytest.raises(ValueError, match="unknown speakers"):
         cd.connected_digit_splits(["nobody"], counts=counts, cache=tmp_path)
+
+
+@pytest.mark.skipif(not fsdd_here(), reason="FSDD is not in the data directory")
+def test_extra_voices_only_train(fake_recordings, tmp_path):
+    counts = {"train": 2, "validation": 1, "test": 1, "extra_voice": 3}
+    speakers = ["george", "jackson"]
+    splits = cd.connected_digit_splits(["george"], counts=counts, cache=tmp_path, speakers=speakers,
+                                       extra_voices=fake_recordings)
+    by_split = {name: [u.speaker for u in split.utterances] for name, split in splits.items()}
+    assert by_split["train"].count("ann") == 3 and len(by_split["train"]) == (2 + 1) + 3  # jackson's train and test pools
+    assert "ann" not in by_split["validation"] + by_split["test"]
+    assert set(by_split["test"]) == {"george"}
+    plain = cd.connected_digit_splits(["george"], counts=counts, cache=tmp_path, speakers=speakers)
+    assert [u.speaker for u in plain["train"].utterances] == [s for s in by_split["train"] if s != "ann"]
+    clash = [Recording(r.path, r.digit, "jackson", r.take) for r in fake_recordings]
+    with pytest.raises(ValueError, match="also an FSDD speaker"):
+        cd.connected_digit_splits(["george"], counts=counts, cache=tmp_path, speakers=speakers, extra_voices=clash)

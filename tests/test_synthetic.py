@@ -106,6 +106,12 @@ def test_the_training_command_refuses_synthetic_voices_without_espeak(tmp_path, 
     with pytest.raises(SystemExit):
         train.main(["--synthetic-voices", "3", "--dataset", "speech-commands-12"])
     assert "adds digits to FSDD's training data" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the recogniser's training refuses too, before any work
+        train.main(["--task", "asr", "--synthetic-voices", "3"])
+    assert "--synthetic-voices: synthetic voices need the espeak-ng program" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train.main(["--task", "asr", "--synthetic-voices", "-1"])
+    assert "--synthetic-voices must be 0 or more" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt-get install espeak-ng)")

@@ -180,6 +180,19 @@ def test_early_stopping_needs_validation_data():
         training.fit(toy_model(), loaders()[0], epochs=1, early_stopping_patience=1, progress=False)
 
 
+@pytest.mark.parametrize("total_steps", range(1, 12))
+def test_one_cycle_runs_any_number_of_steps(total_steps):
+    """Short runs too: PyTorch's OneCycleLR divides by zero when 20 % of the steps is exactly one."""
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = training.one_cycle(0.1)(optimizer, total_steps)
+    rates = []
+    for _ in range(total_steps):
+        optimizer.step()
+        scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert max(rates) <= 0.1 + 1e-12 and rates[-1] < 0.1
+
+
 @pytest.mark.parametrize("make_optimizer, cycles", [
     (lambda p: torch.optim.SGD(p, lr=0.1), False),
     (lambda p: torch.optim.Adagrad(p, lr=0.1), False),

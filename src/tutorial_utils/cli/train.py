@@ -91,13 +91,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
         parser.error("--speakers and --test-speakers select FSDD speakers; Speech Commands has its own split")
     if args.synthetic_voices and args.dataset != "fsdd":
         parser.error("--synthetic-voices adds digits to FSDD's training data; Speech Commands has its own words")
-    if args.synthetic_voices < 0:
-        parser.error(f"--synthetic-voices must be 0 or more, not {args.synthetic_voices}")
-    if args.synthetic_voices:
-        try:
-            synthetic.check_program()
-        except synthetic.SynthesisError as error:
-            parser.error(f"--synthetic-voices: {error}")
+    check_synthetic_voices(parser, args.synthetic_voices)
     if args.workers is not None and args.workers < 0:
         parser.error(f"--workers must be 0 or more, not {args.workers}")
     augmentations = set() if args.augment == "none" else set(args.augment.split(","))
@@ -122,6 +116,17 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
         torch.set_num_threads(args.threads)
     return common.run(parser.prog, args.debug,
                       lambda: _train_spotter(args, argv, device, save, checkpoint, augmentations, settings))
+
+
+def check_synthetic_voices(parser: argparse.ArgumentParser, voices: int) -> None:
+    """Stop with one line unless ``--synthetic-voices`` is 0, or positive with espeak-ng installed."""
+    if voices < 0:
+        parser.error(f"--synthetic-voices must be 0 or more, not {voices}")
+    if voices:
+        try:
+            synthetic.check_program()
+        except synthetic.SynthesisError as error:
+            parser.error(f"--synthetic-voices: {error}")
 
 
 def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.device, save, checkpoint,
@@ -225,6 +230,8 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--beam", type=common.positive("--beam"), default=8, help="beam width of the prefix beam search")
     parser.add_argument("--no-augment", action="store_true", help="no speed perturbation, noise or SpecAugment")
+    parser.add_argument("--synthetic-voices", type=int, default=0, metavar="N",
+                        help="add N synthetic voices from espeak-ng to the training utterances only (default 0)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
     parser.add_argument("--save", help="write the trained model here (for python -m tutorial_utils.transcribe)")
@@ -233,6 +240,7 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     args = parser.parse_args(argv)
     if args.save and args.leave_one_out:
         parser.error("--save saves one model; it cannot be combined with --leave-one-out")
+    check_synthetic_voices(parser, args.synthetic_voices)
     device = common.usable_device(parser, args.device)
     save = common.writable_file(parser, "--save", args.save)
     return common.run(parser.prog, args.debug, lambda: _train_recognisers(args, argv, device, save))
@@ -250,7 +258,7 @@ def _train_recognisers(args: argparse.Namespace, argv: Sequence[str], device: to
         _, _, result = train_connected_digits(
             fold, epochs=args.epochs, counts=counts, batch_size=args.batch_size, learning_rate=args.lr,
             beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=save, cache=args.cache_dir,
-            device=device, progress=True, speakers=used,
+            device=device, progress=True, speakers=used, synthetic_voices=args.synthetic_voices,
         )
         result.pop("profile"), result.pop("device")
         if save:

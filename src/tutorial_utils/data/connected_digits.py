@@ -9,6 +9,9 @@ takes (``train``: takes 10-49, ``validation``: 5-9, ``test``: 0-4, as :func:`spl
 * speaker-dependent split: every speaker's train / validation / test pools;
 * speaker-independent split (``test_speakers``): the held-out speakers' three pools are the test
   set; the other speakers' train and test pools train, their validation pools validate.
+
+Extra voices (``extra_voices``, e.g. the synthetic ones of :mod:`tutorial_utils.data.synthetic`)
+only ever train: each voice's recordings make one pool of ``counts["extra_voice"]`` utterances.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from .fsdd import FsddRecording, list_fsdd, only_speakers, split_fsdd
 SAMPLE_RATE = 8000
 POOLS = ("train", "validation", "test")
 #: Utterances per speaker and pool in the cpu profile (the ci profile asks for fewer).
-DEFAULT_COUNTS = {"train": 600, "validation": 60, "test": 100}
+DEFAULT_COUNTS = {"train": 600, "validation": 60, "test": 100, "extra_voice": 30}
 #: Bump when the way utterances are drawn or rendered changes: old caches are then ignored.
 FORMAT_VERSION = 1
 
@@ -210,6 +213,7 @@ def connected_digit_splits(
     cache: Path | None = None,
     composition: Composition = Composition(),
     speakers: Sequence[str] | None = None,
+    extra_voices: Sequence[FsddRecording] = (),
 ) -> dict[str, ConnectedDigits]:
     """``{"train", "validation", "test"}`` datasets, built into the cache on first use.
 
@@ -218,6 +222,8 @@ def connected_digit_splits(
     pool (default :data:`DEFAULT_COUNTS`). ``root``: where FSDD is, as for :func:`list_fsdd`
     (default: found, or downloaded, under the data directory). ``cache``: default :func:`cache_dir`.
     ``speakers``: use only these speakers (default: every speaker present).
+    ``extra_voices``: recordings of more voices (speakers not in FSDD), added to the training set
+    only, ``counts["extra_voice"]`` utterances per voice drawn from all of its recordings.
     """
     counts = {**DEFAULT_COUNTS, **(counts or {})}
     recordings = only_speakers(list_fsdd(root), speakers)
@@ -241,4 +247,9 @@ def connected_digit_splits(
             "validation": [(s, "validation") for s in others],
             "test": [(s, p) for s in sorted(held_out) for p in POOLS],
         }
-    return {split: ConnectedDigits([pool(s, p) for s, p in items]) for split, items in plan.items()}
+    folders = {split: [pool(s, p) for s, p in items] for split, items in plan.items()}
+    for voice in sorted({r.speaker for r in extra_voices}):
+        if voice in speakers:
+            raise ValueError(f"extra voice {voice!r} is also an FSDD speaker: give it another name")
+        folders["train"].append(build_pool(extra_voices, voice, "train", counts["extra_voice"], seed, cache, composition))
+    return {split: ConnectedDigits(items) for split, items in folders.items()}

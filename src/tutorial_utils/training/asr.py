@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .. import config, ctc
 from ..wer import wer as word_error_rate
 from ..augment import AddNoise, load_noise_recordings
+from ..data import synthetic
 from ..data.connected_digits import SAMPLE_RATE, connected_digit_splits
 from ..data.fsdd import FSDD_VERSION
 from ..data.text import DIGITS, Vocabulary
@@ -241,6 +242,7 @@ def train_connected_digits(
     model_config: RecognizerConfig = DIGIT_MODEL,
     progress: bool = True,
     speakers: Sequence[str] | None = None,
+    synthetic_voices: int = 0,
 ) -> tuple[torch.nn.Module, History, dict]:
     """Train a :class:`~tutorial_utils.models.asr.SpeechRecognizer` on connected FSDD digits; return
     the model, its :class:`History` and a JSON-ready summary: test WER with greedy and beam
@@ -252,10 +254,13 @@ def train_connected_digits(
     ``model_config``: the recogniser (default: :data:`~tutorial_utils.models.asr.DIGIT_MODEL`).
     ``cache``: where the rendered utterances go (default: :func:`~tutorial_utils.data.connected_digits.cache_dir`).
     ``speakers``: the FSDD speakers to use (default: every speaker present).
+    ``synthetic_voices``: add that many espeak-ng voices to the training set only
+    (:func:`~tutorial_utils.data.synthetic.ensure_synthetic_digits`; 0: none).
     """
     began = time.perf_counter()
+    extra = synthetic.ensure_synthetic_digits(synthetic_voices, progress=progress) if synthetic_voices else ()
     splits = connected_digit_splits(test_speakers, counts=counts, seed=seed, cache=Path(cache) if cache else None,
-                                    speakers=speakers)
+                                    speakers=speakers, extra_voices=extra)
     options = {}
     noise = None
     if augment:
@@ -278,7 +283,8 @@ def train_connected_digits(
         "dataset": "connected-fsdd",
         "split": f"speaker-independent:{','.join(test_speakers)}" if test_speakers else "speaker-dependent",
         "fsdd_version": FSDD_VERSION,
-        "fsdd_speakers": sorted({u.speaker for split in splits.values() for u in split.utterances}),
+        "fsdd_speakers": sorted({u.speaker for split in splits.values() for u in split.utterances} - {r.speaker for r in extra}),
+        "synthetic_voices": synthetic_voices,
         "profile": config.profile(),
         "device": config.device_name(torch.device(device)),
         "parameters": sum(p.numel() for p in model.parameters()),

@@ -116,8 +116,10 @@ def one_cycle(max_lr: float) -> Scheduler:
 
     def make(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LRScheduler:
         has_momentum = "betas" in optimizer.defaults or optimizer.defaults.get("momentum", 0) > 0
+        # OneCycleLR divides by zero when the warm-up is exactly one step (20 % of 5): make it 1.5
+        warmup = 0.3 if total_steps == 5 else 0.2
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=0.2, cycle_momentum=has_momentum
+            optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=warmup, cycle_momentum=has_momentum
         )
 
     return make
