@@ -78,3 +78,28 @@ def test_every_command_builds_its_record_with_the_one_writer():
         text = path.read_text()
         if path.name != "measured.py":
             assert "shlex.join" not in text and '"command":' not in text, f"{path}: use book.measured.record()"
+
+
+def _run(speaker: str, seed: int, value: float) -> dict:
+    return {"split": f"speaker-independent:{speaker}", "seed": seed, "acc": value, "train_seconds": 600}
+
+
+def test_leave_one_out_table_averages_seeds_and_names_the_worst_speaker():
+    recipes = {
+        "two seeds": [_run("ann", 0, 0.9), _run("bob", 0, 0.7), _run("ann", 1, 0.8), _run("bob", 1, 0.9)],
+        "one speaker": [_run("ann", 0, 0.5)],
+    }
+    table = measured.leave_one_out_table(recipes, "acc").splitlines()
+    assert table[0].split()[:3] == ["recipe", "ann", "bob"]
+    # ann: (0.9 + 0.8) / 2, bob: (0.7 + 0.9) / 2; seed means 80 % and 85 %; worst bob
+    assert table[1].split() == ["two", "seeds", "85.0%", "80.0%", "82.5%", "80.0%", "85.0%", "bob", "80.0%", "10.0"]
+    assert table[2].split() == ["one", "speaker", "50.0%", "10.0"]  # no mean without every speaker
+    lower = measured.leave_one_out_table({"r": [_run("ann", 0, 0.1), _run("bob", 0, 0.3)]}, "acc", higher_is_better=False)
+    assert lower.splitlines()[1].split()[-3:-1] == ["bob", "30.0%"]
+
+
+def test_held_out_speaker_refuses_other_splits():
+    assert measured.held_out_speaker({"split": "speaker-independent:nicolas"}) == "nicolas"
+    for split in ("official", "speaker-independent:a,b", "speaker-dependent"):
+        with pytest.raises(ValueError, match="not a leave-one-speaker-out run"):
+            measured.held_out_speaker({"split": split})

@@ -78,3 +78,40 @@ def record(launcher: Sequence[str], argv: Sequence[str], device: torch.device, *
     }
     print(json.dumps(line), flush=True)
     return line
+
+
+def held_out_speaker(run: dict) -> str:
+    """The speaker a leave-one-speaker-out run tested on (its split ``speaker-independent:NAME``)."""
+    kind, _, speaker = run["split"].partition(":")
+    if kind != "speaker-independent" or not speaker or "," in speaker:
+        raise ValueError(f"not a leave-one-speaker-out run: split {run['split']!r}")
+    return speaker
+
+
+def leave_one_out_table(recipes: dict[str, list[dict]], metric: str, higher_is_better: bool = True) -> str:
+    """A table of leave-one-speaker-out runs, one line per recipe (``{name: runs}``): ``metric`` per
+    held-out speaker (the mean over seeds where a recipe ran several), the mean over speakers, each
+    seed's mean, the worst speaker (lowest if ``higher_is_better``, else highest) and the mean
+    training minutes per run. A recipe that misses a speaker gets a blank there and no mean."""
+    speakers = sorted({held_out_speaker(run) for runs in recipes.values() for run in runs})
+    width = max(len(name) for name in recipes) + 2
+    head = f"{'recipe':{width}s}" + "".join(f"{s:>10s}" for s in speakers)
+    lines = [head + f"{'mean':>8s}   {'per seed':16s}{'worst':>18s}{'min/run':>9s}"]
+    for name, runs in recipes.items():
+        by_seed: dict[int, dict[str, float]] = {}
+        for run in runs:
+            by_seed.setdefault(run["seed"], {})[held_out_speaker(run)] = run[metric]
+        per_speaker = {s: [values[s] for values in by_seed.values() if s in values] for s in speakers}
+        cells = {s: sum(v) / len(v) for s, v in per_speaker.items() if v}
+        line = f"{name:{width}s}" + "".join(f"{cells[s]:10.1%}" if s in cells else " " * 10 for s in speakers)
+        complete = {seed: values for seed, values in by_seed.items() if set(values) == set(speakers)}
+        if len(cells) == len(speakers) and complete:
+            mean = sum(sum(v.values()) / len(v) for v in complete.values()) / len(complete)
+            seeds = " ".join(f"{sum(v.values()) / len(v):.1%}" for _, v in sorted(complete.items()))
+            worst = (min if higher_is_better else max)(cells, key=cells.get)
+            line += f"{mean:8.1%}   {seeds:16s}{worst:>10s} {cells[worst]:6.1%}"
+        else:
+            line += " " * 44
+        minutes = [run["train_seconds"] / 60 for run in runs if "train_seconds" in run]
+        lines.append(line + (f"{sum(minutes) / len(minutes):9.1f}" if minutes else ""))
+    return "\n".join(lines)
