@@ -76,6 +76,9 @@ def test_digits_are_written_like_fsdd_at_8_khz_trimmed_and_reused(fake_espeak, t
     recordings[5].path.unlink()
     synthetic.ensure_synthetic_digits(1, takes=3, root=tmp_path / "cache", progress=False)
     assert len(calls(fake_espeak)) == 31 and recordings[5].path.is_file()
+    # Fewer takes ask for a subset of the same files: nothing new is spoken.
+    assert synthetic.ensure_synthetic_digits(1, takes=1, root=tmp_path / "cache", progress=False) == recordings[::3]
+    assert len(calls(fake_espeak)) == 31
 
 
 def test_without_espeak_the_error_says_how_to_install_it(tmp_path, monkeypatch):

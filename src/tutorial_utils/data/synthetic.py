@@ -94,8 +94,8 @@ def ensure_synthetic_digits(n_voices: int, takes: int = 3, seed: int = 0, root: 
     """Every digit spoken ``takes`` times by each of :func:`synthetic_voices` ``(n_voices, seed)``, as
     FSDD-style recordings (speakers ``tts000``, ...), written once into ``espeak-digits-seed{seed}/``
     under ``root`` (default: the user's cache of derived files) and reused. Take ``k`` shifts the
-    voice's pitch by ``3 (k - c)`` and its rate by ``8 (k - c)``, ``c`` the middle take, so that the
-    takes differ a little, as a person's do."""
+    voice's pitch by ``3 (k - 1)`` and its rate by ``8 (k - 1)``, so that the takes differ a little,
+    as a person's do, and a file is the same whatever ``takes`` made it."""
     if n_voices < 1 or takes < 1:
         raise ValueError(f"need at least one voice and one take, got {n_voices} voices and {takes} takes")
     folder = Path(root if root is not None else config.cache_dir()) / f"espeak-digits-seed{seed}"
@@ -106,7 +106,7 @@ def ensure_synthetic_digits(n_voices: int, takes: int = 3, seed: int = 0, root: 
         program = check_program()
         folder.mkdir(parents=True, exist_ok=True)
         for voice, digit, take in tqdm(missing, desc=f"{PROGRAM}: synthetic digits", disable=not progress):
-            offset = take - (takes - 1) // 2
+            offset = take - 1
             synthesize(DIGIT_WORDS[digit], voice, folder / f"{digit}_{voice.name}_{take}.wav",
                        pitch=min(99, max(0, voice.pitch + 3 * offset)), rate=max(80, voice.rate + 8 * offset),
                        program=program)
