@@ -117,6 +117,7 @@ def test_reported_test_accuracy_is_the_saved_models_on_the_held_out_speakers_cli
     with torch.no_grad():
         predictions = model(front_end(waveforms)).argmax(dim=1)
     assert (predictions == digits).sum().item() == round(correct)
+    assert line["test_predictions"] == predictions.tolist()  # each clip's digit, in fsdd_recordings' order
 
 
 @pytest.mark.skipif(not HAS_FSDD, reason="FSDD is not in the data directory")

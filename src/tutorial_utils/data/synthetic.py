@@ -21,7 +21,7 @@ from pathlib import Path
 import soundfile
 import torch
 import torchaudio
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .. import config
 from .audio import load_audio
