@@ -105,16 +105,34 @@ def test_the_training_command_refuses_synthetic_voices_without_espeak(tmp_path, 
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SystemExit):
         train.main(["--synthetic-voices", "3"])
-    assert "--synthetic-voices: synthetic voices need the espeak-ng program" in capsys.readouterr().err
+    assert "--synthetic-voices 3: synthetic voices need the espeak-ng program" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         train.main(["--synthetic-voices", "3", "--dataset", "speech-commands-12"])
     assert "adds digits to FSDD's training data" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # the recogniser's training refuses too, before any work
         train.main(["--task", "asr", "--synthetic-voices", "3"])
-    assert "--synthetic-voices: synthetic voices need the espeak-ng program" in capsys.readouterr().err
+    assert "--synthetic-voices 3: synthetic voices need the espeak-ng program" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         train.main(["--task", "asr", "--synthetic-voices", "-1"])
     assert "--synthetic-voices must be 0 or more" in capsys.readouterr().err
+
+
+def test_the_default_recipe_asks_for_espeak_outside_the_ci_profile(tmp_path, monkeypatch, capsys):
+    """The cpu and gpu profiles train on synthetic voices by default: without espeak-ng the command
+    stops before any work and names both ways out; the ci profile's default has none."""
+    from tutorial_utils.cli import train
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("BOOK_PROFILE", "cpu")
+    with pytest.raises(SystemExit):
+        train.main(["--epochs", "1"])
+    error = capsys.readouterr().err
+    assert f"--synthetic-voices {train.SYNTHETIC_VOICES}: synthetic voices need the espeak-ng program" in error
+    assert "apt-get install espeak-ng" in error and "--synthetic-voices 0" in error
+    monkeypatch.setenv("BOOK_PROFILE", "ci")
+    with pytest.raises(SystemExit):  # no espeak needed: it gets as far as a bad --workers
+        train.main(["--workers", "-1"])
+    assert "--workers must be 0 or more" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt-get install espeak-ng)")

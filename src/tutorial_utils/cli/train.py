@@ -30,6 +30,8 @@ TRAIN = ("python", "-m", "tutorial_utils.train")
 ASR_TRAIN = ("python", "-m", "tutorial_utils.train", "--task", "asr")
 SPEAKERS_HELP = ("FSDD: comma-separated speakers to use, the others ignored (default: all present); "
                  "repeats a record's run on a download with more speakers")
+#: Synthetic voices in the default recipe (``--synthetic-voices``): the best of the speaker study.
+SYNTHETIC_VOICES = 40
 #: The options that make a keyword-spotting run what it is: a resume must repeat them.
 RUN_SETTINGS = ("dataset", "model", "plain", "speakers", "test_speakers", "epochs", "batch_size", "lr", "weight_decay",
                 "label_smoothing", "mixup", "normalize", "train_on_validation", "synthetic_voices", "early_stopping", "seed", "limit")
@@ -55,12 +57,12 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--plain", action="store_true", help="no shortcuts: the plain CNN of the same shape")
     parser.add_argument("--speakers", help=SPEAKERS_HELP)
     parser.add_argument("--test-speakers", help="FSDD: comma-separated held-out speakers (default: official split)")
-    parser.add_argument("--epochs", type=common.positive("--epochs"), default=config.by_profile(ci=1, cpu=40, gpu=60))
+    parser.add_argument("--epochs", type=common.positive("--epochs"), default=config.by_profile(ci=1, cpu=25, gpu=60))
     parser.add_argument("--batch-size", type=common.positive("--batch-size"), default=64)
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--weight-decay", type=float, default=1e-2)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
-    parser.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+    parser.add_argument("--mixup", type=float, default=0.2, metavar="ALPHA",
                         help="mixup: mix each batch with a shuffled copy, weight ~ Beta(ALPHA, ALPHA) (0: off)")
     parser.add_argument("--augment", default="speed,shift,noise,specaugment",
                         help="comma-separated augmentations among speed, shift, noise, vtlp, specaugment; or none")
@@ -68,9 +70,9 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
                         help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), per-channel "
                              "energy normalisation in place of the log (PCEN), or none")
     parser.add_argument("--train-on-validation", action="store_true", help="train on the validation takes too")
-    parser.add_argument("--synthetic-voices", type=int, default=0, metavar="N",
+    parser.add_argument("--synthetic-voices", type=int, default=None, metavar="N",
                         help="FSDD: add N synthetic voices from espeak-ng (every digit, 3 takes each) to the "
-                             "training data only (default 0)")
+                             f"training data only (default {SYNTHETIC_VOICES} for FSDD, 0 in the ci profile)")
     parser.add_argument("--early-stopping", type=common.positive("--early-stopping"), metavar="EPOCHS",
                         help="patience on the validation loss")
     parser.add_argument("--seed", type=int, default=0)
@@ -87,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--workers", type=int, help="DataLoader processes (default: 0 for FSDD, held in memory; 4 otherwise)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    if args.synthetic_voices is None:
+        args.synthetic_voices = config.by_profile(ci=0, cpu=SYNTHETIC_VOICES, gpu=SYNTHETIC_VOICES) if args.dataset == "fsdd" else 0
     if (args.test_speakers or args.speakers) and args.dataset != "fsdd":
         parser.error("--speakers and --test-speakers select FSDD speakers; Speech Commands has its own split")
     if args.synthetic_voices and args.dataset != "fsdd":
@@ -126,7 +130,7 @@ def check_synthetic_voices(parser: argparse.ArgumentParser, voices: int) -> None
         try:
             synthetic.check_program()
         except synthetic.SynthesisError as error:
-            parser.error(f"--synthetic-voices: {error}")
+            parser.error(f"--synthetic-voices {voices}: {error}; or train without them: --synthetic-voices 0")
 
 
 def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.device, save, checkpoint,
