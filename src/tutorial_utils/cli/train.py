@@ -57,13 +57,14 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--plain", action="store_true", help="no shortcuts: the plain CNN of the same shape")
     parser.add_argument("--speakers", help=SPEAKERS_HELP)
     parser.add_argument("--test-speakers", help="FSDD: comma-separated held-out speakers (default: official split)")
-    parser.add_argument("--epochs", type=common.positive("--epochs"), default=config.by_profile(ci=1, cpu=25, gpu=60))
+    parser.add_argument("--epochs", type=common.positive("--epochs"), default=config.by_profile(ci=1, cpu=25, gpu=60),
+                        help="training epochs (default: 25 in the cpu profile, 60 gpu, 1 ci)")
     parser.add_argument("--batch-size", type=common.positive("--batch-size"), default=64)
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--weight-decay", type=float, default=1e-2)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--mixup", type=float, default=0.2, metavar="ALPHA",
-                        help="mixup: mix each batch with a shuffled copy, weight ~ Beta(ALPHA, ALPHA) (0: off)")
+                        help="mixup: mix each batch with a shuffled copy, weight ~ Beta(ALPHA, ALPHA) (0: off; default 0.2)")
     parser.add_argument("--augment", default="speed,shift,noise,specaugment",
                         help="comma-separated augmentations among speed, shift, noise, vtlp, specaugment; or none")
     parser.add_argument("--normalize", choices=["utterance", "band", "pcen", "none"], default="utterance",
