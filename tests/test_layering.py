@@ -19,8 +19,9 @@ LAYERS = [
     ["evaluation"],
     ["training"],
     ["book"],
+    ["compression"],
     ["cli"],
-    ["train", "asr_train", "predict", "transcribe", "benchmark", "distributed"],  # `python -m` entries
+    ["train", "asr_train", "predict", "transcribe", "benchmark", "distributed", "export"],  # `python -m` entries
 ]
 
 

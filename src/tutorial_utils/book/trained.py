@@ -52,6 +52,15 @@ def model_file(name: str) -> Path:
     return path
 
 
+def model_path(given: str | Path) -> Path:
+    """``given`` as a file, or, if there is no such file, the file of the shipped model of that name
+    (e.g. ``"res8-fsdd"``): how the commands read ``--checkpoint`` and ``--teacher``."""
+    path = Path(given).expanduser()
+    if path.is_file() or str(given) not in names():
+        return path
+    return model_file(str(given))
+
+
 def load_shipped_spotter(name: str, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, torch.nn.Module, dict]:
     """A shipped keyword spotter: ``(model, front_end, record)``, in eval mode on ``device``."""
     model, front_end, _ = load_spotter(model_file(name), device=device)

@@ -10,19 +10,22 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from torch.utils.data import Subset
 
 from .. import config
 from . import common
+from ..book import trained
 from ..book.measured import record
 from ..data import FSDD_LABELS, FSDD_VERSION, SpeechCommandsKWS, fsdd_speakers, fsdd_tensors, load_fsdd_tensors, sha256sum
 from ..data import synthetic
 from ..front_end import AugmentConfig, FrontEnd, FrontEndConfig
 from ..models import KWS_MODELS, kws_model
 from ..training.asr import train_connected_digits
-from ..training.checkpoint import check_resumable, save_spotter
+from ..compression.distill import distillation_step
+from ..training.checkpoint import check_resumable, load_checkpoint, load_spotter, save_spotter
 from ..training.loop import seed_everything
 from ..training.spotter import as_dataset, train_spotter
 
@@ -34,7 +37,8 @@ SPEAKERS_HELP = ("FSDD: comma-separated speakers to use, the others ignored (def
 SYNTHETIC_VOICES = 40
 #: The options that make a keyword-spotting run what it is: a resume must repeat them.
 RUN_SETTINGS = ("dataset", "model", "plain", "speakers", "test_speakers", "epochs", "batch_size", "lr", "weight_decay",
-                "label_smoothing", "mixup", "normalize", "train_on_validation", "synthetic_voices", "early_stopping", "seed", "limit")
+                "label_smoothing", "mixup", "normalize", "train_on_validation", "synthetic_voices", "early_stopping", "seed", "limit",
+                "teacher", "temperature", "distill_weight")
 
 
 def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
@@ -76,6 +80,11 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
                              f"training data only (default {SYNTHETIC_VOICES} for FSDD, 0 in the ci profile)")
     parser.add_argument("--early-stopping", type=common.positive("--early-stopping"), metavar="EPOCHS",
                         help="patience on the validation loss")
+    parser.add_argument("--teacher", metavar="CHECKPOINT",
+                        help="distil from this trained spotter (a file saved with --save, or a shipped model's name)")
+    parser.add_argument("--temperature", type=float, default=4.0, help="with --teacher: the softmax temperature")
+    parser.add_argument("--distill-weight", type=float, default=0.9,
+                        help="with --teacher: the weight of the teacher's soft targets (the labels get the rest)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
     parser.add_argument("--amp", choices=["auto", "on", "off"], default="auto")
@@ -103,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     known = {"speed", "shift", "noise", "vtlp", "specaugment"}
     if augmentations - known:
         parser.error(f"--augment: unknown {sorted(augmentations - known)}; choose among {sorted(known)} or none")
+    teacher = check_teacher(parser, args)
     # Everything a user can get wrong is checked here, before any data is read or trained on.
     device = common.usable_device(parser, args.device)
     save = common.writable_file(parser, "--save", args.save)
@@ -120,7 +130,26 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     if args.threads:
         torch.set_num_threads(args.threads)
     return common.run(parser.prog, args.debug,
-                      lambda: _train_spotter(args, argv, device, save, checkpoint, augmentations, settings))
+                      lambda: _train_spotter(args, argv, device, save, checkpoint, augmentations, settings, teacher))
+
+
+def check_teacher(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Path | None:
+    """The file of ``--teacher`` (checked: it exists, and its front end is the student's), or ``None``."""
+    if args.teacher is None:
+        return None
+    if args.mixup:
+        parser.error(f"--teacher with --mixup {args.mixup}: distillation mixes no batches; add --mixup 0")
+    if args.temperature <= 0 or not 0 <= args.distill_weight <= 1:
+        parser.error("--temperature must be positive and --distill-weight between 0 and 1")
+    path = trained.model_path(args.teacher)
+    if not path.is_file():
+        parser.error(f"--teacher {args.teacher}: no such file (a spotter saved with --save, or a shipped model's name)")
+    saved = common.run(parser.prog, args.debug, lambda: load_checkpoint(path, "spotter"))
+    normalize = saved["front_end"]["normalize"] or "none"
+    if normalize != args.normalize or args.dataset != "fsdd" or len(saved["labels"]) != len(FSDD_LABELS):
+        parser.error(f"--teacher {args.teacher} was trained on FSDD with --normalize {normalize}: "
+                     f"train the student the same way (--dataset fsdd --normalize {normalize})")
+    return path
 
 
 def check_synthetic_voices(parser: argparse.ArgumentParser, voices: int) -> None:
@@ -135,7 +164,7 @@ def check_synthetic_voices(parser: argparse.ArgumentParser, voices: int) -> None
 
 
 def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.device, save, checkpoint,
-                   augmentations: set[str], settings: dict) -> dict:
+                   augmentations: set[str], settings: dict, teacher_path: Path | None) -> dict:
     default = AugmentConfig()
     augmentation = AugmentConfig(
         speed=default.speed if "speed" in augmentations else (1.0, 1.0),
@@ -176,13 +205,17 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
     seed_everything(args.seed)
     front_end = FrontEnd(front_end_config, augmentation if augmentations else None)
     model = kws_model(args.model, len(labels), residual=not args.plain)
+    distillation = None
+    if teacher_path is not None:
+        teacher, _, _ = load_spotter(teacher_path, device)
+        distillation = distillation_step(teacher, front_end, args.temperature, args.distill_weight, args.label_smoothing)
     history, test = train_spotter(
         model, front_end, splits, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, mixup=args.mixup,
         train_on_validation=args.train_on_validation, seed=args.seed, device=device,
         amp={"auto": "auto", "on": True, "off": False}[args.amp], compile=args.compile,
         channels_last=args.channels_last, checkpoint_path=checkpoint, resume=args.resume, run_settings=settings,
-        early_stopping_patience=args.early_stopping, progress=not args.quiet, workers=workers,
+        early_stopping_patience=args.early_stopping, progress=not args.quiet, workers=workers, loss_step=distillation,
     )
     sizes = {name: len(as_dataset(split)) for name, split in splits.items()}
     train_examples = sizes["train"] + (sizes["validation"] if args.train_on_validation else 0)
@@ -201,6 +234,8 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         mixup=args.mixup,
         normalize=args.normalize,
         synthetic_voices=args.synthetic_voices,
+        **({"teacher": args.teacher, "temperature": args.temperature, "distill_weight": args.distill_weight}
+           if teacher_path else {}),
         epochs=len(history["epoch"]),
         train_examples=train_examples,
         test_examples=sizes["test"],

@@ -11,7 +11,7 @@ from torch import nn
 from torch.utils.data import ConcatDataset, Dataset, TensorDataset
 
 from ..front_end import FrontEnd
-from .loop import classification_step, evaluate, fit, make_loader, one_cycle, seed_everything
+from .loop import LossStep, classification_step, evaluate, fit, make_loader, one_cycle, seed_everything
 
 
 #: A split: waveforms ``(n, samples)`` and labels ``(n,)`` held in memory (FSDD), or a dataset of
@@ -38,6 +38,7 @@ def train_spotter(
     seed: int = 0,
     device: torch.device | str | None = None,
     workers: int = 0,
+    loss_step: LossStep | None = None,
     **fit_options,
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
     """Train ``model`` on ``splits["train"]`` (plus ``"validation"`` if ``train_on_validation``, else
@@ -46,6 +47,8 @@ def train_spotter(
     and ``predictions`` (each test example's predicted class, in the split's order).
     ``mixup``: Beta parameter of mixup (0: none; see :func:`~tutorial_utils.training.loop.classification_step`).
     ``workers``: DataLoader processes (worth it for datasets read from disk, not for tensors).
+    ``loss_step``: how a batch becomes a loss, instead of classification (e.g. distillation,
+    :func:`tutorial_utils.compression.distill.distillation_step`).
     ``fit_options`` go to :func:`tutorial_utils.training.loop.fit`."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
     train_set = as_dataset(splits["train"])
@@ -60,6 +63,6 @@ def train_spotter(
         model, loader(train_set, True), epochs=epochs, lr=lr, scheduler=one_cycle(lr),
         val_loader=None if train_on_validation else loader(as_dataset(splits["validation"]), False),
         features=front_end, device=device, seed=seed,
-        loss_step=classification_step(front_end, label_smoothing, mixup), **fit_options,
+        loss_step=loss_step or classification_step(front_end, label_smoothing, mixup), **fit_options,
     )
     return history, evaluate(model, loader(as_dataset(splits["test"]), False), front_end, device, keep_predictions=True)
