@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
+import torch.nn.functional as F
 import torchaudio
 
 from notebook_solutions import solution
@@ -542,4 +544,97 @@ def test_sgd_momentum_step_names_common_mistakes(capsys):
     assert not checks.check_sgd_momentum_step(lambda p, g, b, lr, m, wd=0.0: solution_sgd_momentum_step(p, g, b, lr, m))
     assert "weight decay is missing" in capsys.readouterr().out
     assert not checks.check_sgd_momentum_step(stub)
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+# -- affine_quantize (chapter 10) ---------------------------------------------------------------------
+
+
+solution_affine_quantize = solution(10, "ex-ch10-quantize", "my_quantize")
+
+
+def test_affine_quantize_accepts_the_solution_which_equals_torchs_quantized_tensors(capsys):
+    assert checks.check_affine_quantize(solution_affine_quantize)
+    assert "✓ affine_quantize: correct" in capsys.readouterr().out
+    x = torch.randn(1000, generator=torch.Generator().manual_seed(0)) * 4
+    for dtype, zero_point, signed in [(torch.qint8, -7, True), (torch.quint8, 130, False)]:
+        expected = torch.quantize_per_tensor(x, 0.05, zero_point, dtype).int_repr().to(torch.int32)
+        assert torch.equal(solution_affine_quantize(x, 0.05, zero_point, 8, signed), expected)
+
+
+def affine_quantize_variant(*, rounding=torch.round, clamp=True, lowest_offset=0, as_float=False):
+    """A quantiser with one of the common mistakes."""
+    def my_quantize(x, scale, zero_point, bits=8, signed=True):
+        lowest, highest = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+        q = rounding(x / scale) + zero_point
+        q = q.clamp(lowest + lowest_offset, highest) if clamp else q
+        return q if as_float else q.to(torch.int32)
+
+    return my_quantize
+
+
+def test_affine_quantize_names_common_mistakes(capsys):
+    for wrong, hint in [
+        (affine_quantize_variant(rounding=torch.trunc), "you truncated (rounded towards zero)"),
+        (affine_quantize_variant(rounding=lambda v: torch.floor(v + 0.5)), "you rounded halfway cases up"),
+        (affine_quantize_variant(clamp=False), "the clamp is missing"),
+        (affine_quantize_variant(lowest_offset=1), "you clamped at -127; the lowest signed 8-bit integer is -128"),
+        (affine_quantize_variant(as_float=True), "has the right values but as torch.float32"),
+        (lambda x, scale, zero_point, bits=8, signed=True: affine_quantize_variant()(x, scale, zero_point, bits, True),
+         "you clamped to the signed range"),
+    ]:
+        assert not checks.check_affine_quantize(wrong)
+        assert hint in capsys.readouterr().out
+    assert not checks.check_affine_quantize(stub)
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+# -- distillation_loss (chapter 10) -------------------------------------------------------------------
+
+
+solution_distillation_loss = solution(10, "ex-ch10-distillation-loss", "my_distillation_loss")
+
+
+def test_distillation_loss_accepts_the_solution_which_equals_kl_div_and_cross_entropy(capsys):
+    from tutorial_utils.compression import distillation_loss
+
+    assert checks.check_distillation_loss(solution_distillation_loss)
+    assert "✓ distillation_loss: correct" in capsys.readouterr().out
+    assert checks.check_distillation_loss(distillation_loss)
+    generator = torch.Generator().manual_seed(1)
+    student, teacher = torch.randn(7, 10, generator=generator, dtype=torch.float64), 3 * torch.randn(7, 10, generator=generator, dtype=torch.float64)
+    labels = torch.randint(0, 10, (7,), generator=generator)
+    T, alpha, smoothing = 3.0, 0.6, 0.1
+    kl_div = torch.nn.KLDivLoss(reduction="batchmean")
+    expected = (alpha * T**2 * kl_div(F.log_softmax(student / T, -1), F.softmax(teacher / T, -1))
+                + (1 - alpha) * F.cross_entropy(student, labels, label_smoothing=smoothing))
+    assert torch.allclose(solution_distillation_loss(student, teacher, labels, T, alpha, smoothing), expected)
+
+
+def distillation_variant(*, squared=True, swapped=False, reduction="batchmean", smoothing=True):
+    """A distillation loss with one of the common mistakes."""
+    def my_distillation_loss(student_logits, teacher_logits, labels, temperature, alpha, label_smoothing):
+        log_student = F.log_softmax(student_logits / temperature, -1)
+        log_teacher = F.log_softmax(teacher_logits / temperature, -1)
+        if swapped:
+            log_student, log_teacher = log_teacher, log_student
+        soft = F.kl_div(log_student, log_teacher, reduction=reduction, log_target=True)
+        hard = F.cross_entropy(student_logits, labels, label_smoothing=label_smoothing if smoothing else 0.0)
+        return alpha * (temperature**2 if squared else 1) * soft + (1 - alpha) * hard
+
+    return my_distillation_loss
+
+
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")
+def test_distillation_loss_names_common_mistakes(capsys):
+    for wrong, hint in [
+        (distillation_variant(squared=False), "the T**2 factor on the soft term is missing"),
+        (distillation_variant(swapped=True), "arguments are swapped"),
+        (distillation_variant(reduction="mean"), "reduction='mean'"),
+        (distillation_variant(smoothing=False), "the label smoothing is missing"),
+        (lambda *args: distillation_variant()(*args).reshape(1), "return the mean over the batch, a single number"),
+    ]:
+        assert not checks.check_distillation_loss(wrong)
+        assert hint in capsys.readouterr().out
+    assert not checks.check_distillation_loss(stub)
     assert "not implemented yet" in capsys.readouterr().out

@@ -728,3 +728,129 @@ def check_ctc_greedy_decoder(student_fn: Callable[[torch.Tensor], list[int]]) ->
         return None
 
     return _verdict("ctc_greedy_decoder", student_fn, find_problem)
+
+
+# -- Chapter 10: small and fast ------------------------------------------------------------
+
+
+def _affine_quantize(x: torch.Tensor, scale: Any, zero_point: Any, bits: int, signed: bool,
+                     rounding: Callable = torch.round, low: int | None = None, high: int | None = None) -> torch.Tensor:
+    """``clamp(rounding(x / scale) + zero_point)`` to the ``bits``-bit integer range (float64)."""
+    lowest, highest = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    q = rounding(x.to(torch.float64) / torch.as_tensor(scale, dtype=torch.float64)) + torch.as_tensor(zero_point)
+    return q.clamp(lowest if low is None else low, highest if high is None else high)
+
+
+def check_affine_quantize(student_fn: Callable[..., torch.Tensor]) -> bool:
+    """Check ``student_fn(x, scale, zero_point, bits=8, signed=True) -> integer tensor``: affine
+    quantisation ``clamp(round(x / scale) + zero_point, lowest, highest)``, rounding halfway cases to
+    even (as ``torch.round`` and ONNX's QuantizeLinear do), clamped to the range of a signed
+    (``-2**(bits-1)`` to ``2**(bits-1) - 1``) or unsigned (``0`` to ``2**bits - 1``) integer. ``scale``
+    and ``zero_point`` are numbers (per tensor) or tensors that broadcast against ``x`` (per channel)."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(10)
+        x = 3 * torch.randn(4, 3, 5, generator=generator)
+        halves = torch.arange(-40, 41, dtype=torch.float32) / 8  # x / 0.25 = k / 2: every halfway case
+        per_channel = (torch.tensor([0.02, 0.05, 0.1, 0.2]).reshape(4, 1, 1), torch.tensor([0, -3, 5, 0]).reshape(4, 1, 1))
+        cases = [  # x, scale, zero point, bits, signed, how the call reads
+            (x, 0.05, -10, 8, True, "x, 0.05, -10"),
+            (halves, 0.25, 3, 8, True, "halves, 0.25, 3 (x / scale hits every k + 0.5)"),
+            (halves, 0.01, 0, 8, True, "halves, 0.01, 0 (far beyond the int8 range)"),
+            (x, 0.04, 128, 8, False, "x, 0.04, 128, signed=False"),
+            (x, 0.5, 0, 4, True, "x, 0.5, 0, bits=4"),
+            (x, *per_channel, 8, True, "x, scale (4, 1, 1), zero_point (4, 1, 1) (per channel)"),
+        ]
+        name = getattr(fn, "__name__", "<lambda>")
+        name = "your function" if name == "<lambda>" else name
+        for values, scale, zero_point, bits, signed, described in cases:
+            call = f"{name}({described}{'' if bits == 8 else f', bits={bits}'})"
+            expected = _affine_quantize(values, scale, zero_point, bits, signed)
+            lowest = -(2 ** (bits - 1)) if signed else 0
+            variants = {
+                "you truncated (rounded towards zero) instead of rounding to the nearest integer":
+                    _affine_quantize(values, scale, zero_point, bits, signed, torch.trunc),
+                "you rounded halfway cases away from zero; torch.round (and ONNX) round them to even":
+                    _affine_quantize(values, scale, zero_point, bits, signed, lambda v: torch.sign(v) * torch.floor(v.abs() + 0.5)),
+                "you rounded halfway cases up (floor(v + 0.5)); torch.round (and ONNX) round them to even":
+                    _affine_quantize(values, scale, zero_point, bits, signed, lambda v: torch.floor(v + 0.5)),
+                "the clamp is missing: values beyond the integer range must saturate at its ends":
+                    _affine_quantize(values, scale, zero_point, bits, signed, low=-(2**20), high=2**20),
+                f"you clamped at {lowest + 1}; the lowest {'signed' if signed else 'unsigned'} {bits}-bit integer is {lowest}":
+                    _affine_quantize(values, scale, zero_point, bits, signed, low=lowest + 1),
+                "you clamped to the signed range; signed=False is 0 to 2**bits - 1":
+                    _affine_quantize(values, scale, zero_point, bits, True),
+                "you subtracted the zero point; quantising adds it (dequantising subtracts it)":
+                    _affine_quantize(values, scale, -torch.as_tensor(zero_point), bits, signed),
+                "you multiplied by the scale; quantising divides by it":
+                    _affine_quantize(values, 1 / torch.as_tensor(scale, dtype=torch.float64), zero_point, bits, signed),
+            }
+            got = fn(values.clone(), scale, zero_point, bits, signed)
+            problem = _compare(call, got, expected, atol=0.0, variants=variants)
+            if problem is not None:
+                return problem
+            if torch.as_tensor(got).is_floating_point():
+                return (f"{call} has the right values but as {torch.as_tensor(got).dtype}; return integers "
+                        "(e.g. .to(torch.int32), which holds every bit width here)")
+        return None
+
+    return _verdict("affine_quantize", student_fn, find_problem)
+
+
+def _distillation(student: torch.Tensor, teacher: torch.Tensor, labels: torch.Tensor, temperature: float, alpha: float,
+                  smoothing: float, *, squared: bool = True, swapped: bool = False, hard_temperature: bool = False,
+                  reduction: str = "batchmean", weights_swapped: bool = False) -> torch.Tensor:
+    """The distillation loss, or one of its common mistakes (the keyword arguments)."""
+    log_student, log_teacher = F.log_softmax(student / temperature, -1), F.log_softmax(teacher / temperature, -1)
+    if swapped:
+        log_student, log_teacher = log_teacher, log_student
+    pointwise = F.kl_div(log_student, log_teacher, reduction="none", log_target=True)  # (batch, classes)
+    soft = {"batchmean": pointwise.sum() / len(pointwise), "sum": pointwise.sum(), "mean": pointwise.mean()}[reduction]
+    soft = soft * (temperature**2 if squared else 1)
+    hard = F.cross_entropy(student / temperature if hard_temperature else student, labels, label_smoothing=smoothing)
+    return (1 - alpha) * soft + alpha * hard if weights_swapped else alpha * soft + (1 - alpha) * hard
+
+
+def check_distillation_loss(student_fn: Callable[..., torch.Tensor]) -> bool:
+    """Check ``student_fn(student_logits, teacher_logits, labels, temperature, alpha, label_smoothing)
+    -> scalar``: ``alpha * T**2 * KL(softmax(teacher / T) || softmax(student / T))`` (summed over
+    the classes, averaged over the batch) plus ``(1 - alpha)`` times the label-smoothed cross-entropy
+    of the student's logits at temperature 1, as ``F.cross_entropy(..., label_smoothing=...)``; in
+    float64, to within 1e-6 (float32 smoothed targets are fine)."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(11)
+        name = getattr(fn, "__name__", "<lambda>")
+        name = "your function" if name == "<lambda>" else name
+        for batch, classes, temperature, alpha, smoothing in [(6, 10, 4.0, 0.9, 0.1), (5, 10, 2.0, 0.5, 0.0),
+                                                              (8, 12, 10.0, 0.7, 0.1), (4, 10, 4.0, 0.0, 0.1)]:
+            student = 3 * torch.randn(batch, classes, generator=generator, dtype=torch.float64)
+            teacher = 5 * torch.randn(batch, classes, generator=generator, dtype=torch.float64)
+            labels = torch.randint(0, classes, (batch,), generator=generator)
+            args = (student, teacher, labels, temperature, alpha, smoothing)
+            expected = _distillation(*args)
+            variants = {
+                "the T**2 factor on the soft term is missing": _distillation(*args, squared=False),
+                "the KL divergence's arguments are swapped: distillation uses KL(teacher || student), "
+                "the teacher's probabilities weighting the log-ratio": _distillation(*args, swapped=True),
+                "you averaged the KL divergence over the classes as well (reduction='mean'); sum over the "
+                "classes and average over the batch ('batchmean')": _distillation(*args, reduction="mean"),
+                "you summed the KL divergence over the batch; average it over the batch":
+                    _distillation(*args, reduction="sum"),
+                "the hard term's cross-entropy takes the student's logits at temperature 1, not divided by T":
+                    _distillation(*args, hard_temperature=True),
+                "the label smoothing is missing from the hard term": _distillation(*args[:5], 0.0),
+                "alpha and 1 - alpha are swapped: alpha weights the teacher's soft term":
+                    _distillation(*args, weights_swapped=True),
+            }
+            call = (f"{name}(student_logits, teacher_logits, labels, temperature={temperature}, alpha={alpha}, "
+                    f"label_smoothing={smoothing}) for {batch} examples, {classes} classes")
+            got = fn(student.clone(), teacher.clone(), labels.clone(), temperature, alpha, smoothing)
+            if isinstance(got, torch.Tensor) and got.dim() > 0:
+                return f"{call} has shape {tuple(got.shape)}; return the mean over the batch, a single number"
+            problem = _compare(call, got, expected, atol=1e-6, variants=variants)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("distillation_loss", student_fn, find_problem)

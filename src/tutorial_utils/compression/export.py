@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..features import normalize
 from ..front_end import FrontEnd
 
 
@@ -54,7 +55,7 @@ class ExportableFrontEnd(nn.Module):
             mean, std = log_mel.mean(dim=(-2, -1), keepdim=True), log_mel.std(dim=(-2, -1), keepdim=True)
             return (log_mel - mean) / std.clamp(min=1e-5)
         if self.normalize == "band":
-            return (log_mel - log_mel.mean(dim=-1, keepdim=True)) / log_mel.std(dim=-1, keepdim=True).clamp(min=1e-5)
+            return normalize(log_mel)
         return log_mel
 
 
@@ -71,7 +72,10 @@ class WaveformSpotter(nn.Module):
 
 def export_onnx(spotter: nn.Module, path: str | Path, samples: int = 8000) -> Path:
     """Export ``spotter`` (waveforms ``(1, samples)`` in, ``probabilities`` out) to ONNX with
-    PyTorch's current exporter (``torch.onnx.export(..., dynamo=True)``); returns ``path``."""
+    PyTorch's current exporter (``torch.onnx.export(..., dynamo=True)``), without the exporter's
+    debugging notes on each node; returns ``path``."""
+    import onnx
+
     path = Path(path)
     example = torch.zeros(1, samples)
     example[0, ::7] = 0.1  # any non-silent input: the graph is traced, not the values
@@ -85,8 +89,11 @@ def export_onnx(spotter: nn.Module, path: str | Path, samples: int = 8000) -> Pa
                                         output_names=["probabilities"], verbose=False)
     finally:
         exporter_log.setLevel(level)
+    model = program.model_proto
+    for node in model.graph.node:  # the exporter's notes on where each node came from in the
+        del node.metadata_props[:]  # PyTorch code: useful to debug an export, a sixth of the file
     path.parent.mkdir(parents=True, exist_ok=True)
-    program.save(str(path))
+    onnx.save(model, str(path))
     return path
 
 

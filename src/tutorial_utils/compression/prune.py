@@ -64,7 +64,7 @@ def prune_channels(model: KwsResNet, keep: float) -> KwsResNet:
         kept = kept.sort().values
         block.conv1 = _conv_like(block.conv1, block.conv1.weight[kept], out_channels=len(kept))
         block.conv2 = _conv_like(block.conv2, block.conv2.weight[:, kept], in_channels=len(kept))
-        bn = nn.BatchNorm2d(len(kept), affine=False)
+        bn = nn.BatchNorm2d(len(kept), eps=block.bn1.eps, affine=False).train(block.bn1.training)
         bn.running_mean.copy_(block.bn1.running_mean[kept])
         bn.running_var.copy_(block.bn1.running_var[kept])
         block.bn1 = bn

@@ -19,13 +19,14 @@ INT8_MIN, INT8_MAX = -128, 127
 
 def qparams(low: torch.Tensor | float, high: torch.Tensor | float, symmetric: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Scale and zero point that map ``[low, high]`` (widened to include 0, so that 0 is exact) onto
-    int8. ``symmetric``: zero point 0 and the range ``[-max|x|, max|x|]`` (as for weights).
+    int8. ``symmetric``: zero point 0 and ``[-max|x|, max|x|]`` onto ``[-127, 127]`` (as for
+    weights; -128 is left out so that the range is symmetric, as ONNX Runtime does).
     Per channel: pass tensors of lows and highs."""
     low = torch.clamp(torch.as_tensor(low, dtype=torch.float32), max=0.0)
     high = torch.clamp(torch.as_tensor(high, dtype=torch.float32), min=0.0)
     if symmetric:
         bound = torch.maximum(-low, high)
-        scale = (2 * bound / (INT8_MAX - INT8_MIN)).clamp(min=torch.finfo(torch.float32).tiny)
+        scale = (bound / INT8_MAX).clamp(min=torch.finfo(torch.float32).tiny)
         return scale, torch.zeros_like(scale, dtype=torch.int32)
     scale = ((high - low) / (INT8_MAX - INT8_MIN)).clamp(min=torch.finfo(torch.float32).tiny)
     zero_point = torch.clamp(torch.round(INT8_MIN - low / scale), INT8_MIN, INT8_MAX).to(torch.int32)
