@@ -15,7 +15,9 @@ phone size (390x844, as a phone: mobile viewport) and fails a page on
     9 CSS px: the smallest font size among its texts, in SVG units, times the image's width on the
     page over the SVG's viewBox width;
 (g) a table wider than the article column that cannot scroll sideways (no ancestor up to the
-    article, nor the table itself, with ``overflow-x: auto`` or ``scroll``).
+    article, nor the table itself, with ``overflow-x: auto`` or ``scroll``);
+(h) at phone size, a page wider than the screen (a phone then widens the layout past the screen and
+    the reader scrolls sideways; the widest element that no scrolling box holds is named).
 
 All problems of one page at one size are reported in one assertion. The site is the session's
 book build (tests/conftest.py), served over http on 127.0.0.1; BOOK_SITE_DIR=.../_build/html
@@ -329,6 +331,26 @@ return [...dialog.querySelectorAll("a")].some((a) => a.checkVisibility() && a.ge
 
 # --- the checks -------------------------------------------------------------------------------
 
+PAGE_WIDTH = r"""
+const width = Math.max(window.innerWidth, document.documentElement.scrollWidth);
+let widest = null, right = arguments[0];
+for (const el of document.querySelectorAll("body *")) {
+  const box = el.getBoundingClientRect();
+  if (box.right <= right + 1 || getComputedStyle(el).position === "fixed") continue;
+  let held = false;  // inside a box that scrolls or clips sideways (or a fixed one, such as a drawer)
+  for (let p = el.parentElement; p && !held; p = p.parentElement) {
+    const style = getComputedStyle(p);
+    held = style.overflowX !== "visible" || style.position === "fixed";
+  }
+  if (!held) {
+    right = box.right;
+    widest = `${el.tagName.toLowerCase()}.${[...el.classList].join(".")} ("${el.textContent.trim().slice(0, 50)}")`;
+  }
+}
+return [width, widest];
+"""
+
+
 def _examples(items: list[str]) -> str:
     more = f" (and {len(items) - SHOWN} more)" if len(items) > SHOWN else ""
     return "; ".join(items[:SHOWN]) + more
@@ -528,6 +550,10 @@ def _open_and_check(browser: Browser, url: str, server: Server | None) -> list[s
     problems += solutions
     if browser.size == "phone":
         problems += _check_menus(driver)
+        screen = SIZES["phone"][0]
+        width, widest = driver.execute_script(PAGE_WIDTH, screen)
+        if width > screen:
+            problems.append(f"(h) the page is {width} px wide on a {screen} px screen; widest: {widest}")
     # (a) last, so that it includes what the clicks set off
     errors = [f"{e['message']}" for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     problems += [f"(a) console error: {message}" for message in errors]
