@@ -27,6 +27,7 @@ window size serves every page; waits are for conditions, with generous limits.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -35,7 +36,7 @@ import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -159,32 +160,39 @@ class Browser:
         return f"{self.size} {width}x{height}"
 
 
-@pytest.fixture(scope="module", params=list(SIZES))
-def browser(request: pytest.FixtureRequest, chromium: tuple[str, str]):
-    """One headless Chromium per window size, reused for every page."""
+@contextlib.contextmanager
+def open_chromium(chromium: tuple[str, str], size: str, arguments: tuple[str, ...] = ()) -> Iterator[Any]:
+    """A headless Chromium whose viewport is SIZES[size], as a laptop's window or a phone's screen
+    (mobile: the page's <meta name="viewport"> applies, as on a phone), with its console logged;
+    `arguments` are added to Chromium's command line."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    width, height, mobile = SIZES[request.param]
+    width, height, mobile = SIZES[size]
     options = webdriver.ChromeOptions()
     options.binary_location = chromium[0]
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                      "--no-first-run", "--no-default-browser-check", "--disable-extensions",
                      "--disable-background-networking", "--disable-component-update",
-                     "--allow-file-access-from-files", f"--window-size={width},{height}"):
+                     f"--window-size={width},{height}", *arguments):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=chromium[1]))
     try:
         driver.set_page_load_timeout(120)
         driver.set_script_timeout(120)
-        # The viewport itself, as a laptop's window or a phone's screen (mobile: the page's
-        # <meta name="viewport"> applies, as on a phone).
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
-        yield Browser(driver, request.param)
+        yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="module", params=list(SIZES))
+def browser(request: pytest.FixtureRequest, chromium: tuple[str, str]):
+    """One headless Chromium per window size, reused for every page."""
+    with open_chromium(chromium, request.param, ("--allow-file-access-from-files",)) as driver:
+        yield Browser(driver, request.param)
 
 
 # --- what runs in the page --------------------------------------------------------------------

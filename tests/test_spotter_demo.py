@@ -22,7 +22,7 @@ import pytest
 import soundfile
 
 from book_ext import load
-from test_site import SIZES, Server, _press, chromium, server, site  # noqa: F401 (fixtures)
+from test_site import SIZES, Server, _press, chromium, open_chromium, server, site  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.book
 
@@ -78,26 +78,10 @@ def microphone_wav(recordings: Path, tmp_path_factory: pytest.TempPathFactory) -
 def demo_browser(request: pytest.FixtureRequest, chromium: tuple[str, str], microphone_wav: Path):  # noqa: F811
     """Headless Chromium at one of test_site's sizes, whose microphone plays `microphone_wav`
     (the permission granted without asking)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    width, height, mobile = SIZES[request.param]
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium[0]
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--no-first-run", "--disable-extensions", "--disable-background-networking",
-                     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                     f"--use-file-for-fake-audio-capture={microphone_wav}", f"--window-size={width},{height}"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromium[1]))
-    try:
-        driver.set_page_load_timeout(120)
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+    with open_chromium(chromium, request.param, (
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={microphone_wav}")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _wait_for_state(driver, states: tuple[str, ...], also=lambda driver: True) -> str:
