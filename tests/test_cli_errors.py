@@ -68,6 +68,8 @@ def fails(capsys, command, argv) -> str:
         (["--device", "gpu7"], "is not a device"),
         (["--task", "asr", "--beam", "0"], "--beam must be at least 1"),
         (["--task", "asr", "--utterances", "0"], "--utterances must be at least 1"),
+        (["--task", "asr", "--model", "blstm", "--plain"], "the blstm model has none"),
+        (["--task", "asr", "--model", "gru"], "invalid choice: 'gru'"),
     ],
 )
 def test_usage_errors_are_one_line(capsys, argv, expected):

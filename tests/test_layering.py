@@ -14,7 +14,7 @@ PACKAGE = Path(tutorial_utils.__file__).parent
 LAYERS = [
     ["config"],
     ["data"],
-    ["features", "augment", "layers", "losses", "init", "optim", "ctc", "wer", "surfaces", "plots"],
+    ["features", "augment", "layers", "losses", "init", "optim", "ctc", "wer", "dtw", "surfaces", "plots"],
     ["front_end", "models"],
     ["evaluation"],
     ["training"],

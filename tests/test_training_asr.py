@@ -90,7 +90,9 @@ def test_cli_trains_saves_and_reports(tmp_path, monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out.splitlines()[-1]) == result
     assert result["split"] == "speaker-dependent" and 0 <= result["test_wer_greedy"]
     assert result["command"].startswith("python -m tutorial_utils.train --task asr --epochs 1 ")
-    assert (tmp_path / "m.pt").exists()
+    assert (tmp_path / "m.pt").exists() and result["model"] == "conv"
+    (rival,) = train_recogniser([*args, "--model", "transformer", "--plain"])
+    assert rival["model"] == "transformer-plain" and rival["parameters"] != result["parameters"]
     with pytest.raises(SystemExit):
         train_recogniser([*args, "--leave-one-out", "--save", str(tmp_path / "m.pt")])
 

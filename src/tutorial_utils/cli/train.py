@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -22,7 +23,7 @@ from ..book.measured import record
 from ..data import FSDD_LABELS, FSDD_VERSION, SpeechCommandsKWS, fsdd_speakers, fsdd_tensors, load_fsdd_tensors, sha256sum
 from ..data import synthetic
 from ..front_end import AugmentConfig, FrontEnd, FrontEndConfig
-from ..models import KWS_MODELS, kws_model
+from ..models import ASR_MODELS, KWS_MODELS, kws_model
 from ..training.asr import train_connected_digits
 from ..compression.distill import distillation_step
 from ..training.checkpoint import check_resumable, load_checkpoint, load_spotter, save_spotter
@@ -259,6 +260,9 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     CTC recogniser on connected FSDD digits and print one JSON line of results per run (with
     ``--leave-one-out``: per held-out speaker, then the mean)."""
     parser = common.parser("python -m tutorial_utils.train --task asr", train_recogniser.__doc__)
+    parser.add_argument("--model", choices=list(ASR_MODELS), default="conv",
+                        help="the acoustic model: the residual 1-D conv, or a rival of about its size")
+    parser.add_argument("--plain", action="store_true", help="without skip connections (conv, transformer, conformer)")
     parser.add_argument("--speakers", help=SPEAKERS_HELP)
     split = parser.add_mutually_exclusive_group()
     split.add_argument("--test-speakers", help="comma-separated: speaker-independent split (default: speaker-dependent)")
@@ -280,6 +284,8 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     args = parser.parse_args(argv)
     if args.save and args.leave_one_out:
         parser.error("--save saves one model; it cannot be combined with --leave-one-out")
+    if args.plain and args.model == "blstm":
+        parser.error("--plain removes skip connections, and the blstm model has none; use it with conv, transformer or conformer")
     check_synthetic_voices(parser, args.synthetic_voices)
     device = common.usable_device(parser, args.device)
     save = common.writable_file(parser, "--save", args.save)
@@ -299,6 +305,7 @@ def _train_recognisers(args: argparse.Namespace, argv: Sequence[str], device: to
             fold, epochs=args.epochs, counts=counts, batch_size=args.batch_size, learning_rate=args.lr,
             beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=save, cache=args.cache_dir,
             device=device, progress=True, speakers=used, synthetic_voices=args.synthetic_voices,
+            model_config=replace(ASR_MODELS[args.model], residual=not args.plain),
         )
         result.pop("profile"), result.pop("device")
         if save:

@@ -5,6 +5,7 @@
 * :mod:`.streaming` -- keywords in a long recording: sliding windows, posteriors, detections
 * :mod:`.activations` -- per-layer statistics of activations and gradients (:func:`layer_statistics`)
 * :mod:`.inference` -- one recording through a trained spotter or recogniser
+* :mod:`.few_shot` -- new words from a few recordings, by the nearest class prototype
 """
 
 from . import streaming

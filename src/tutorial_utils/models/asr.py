@@ -7,6 +7,10 @@ convolution (one filter per channel, along time) followed by a pointwise 1x1 con
 channels), QuartzNet's trick for long kernels with few weights. The shortcut adds the block's input
 (through a 1x1 convolution and batch norm, QuartzNet-style) before the last ReLU.
 
+Its rivals, a bidirectional LSTM, a Transformer and a Conformer (:mod:`.recurrent`,
+:mod:`.attention`, :mod:`.conformer`), take its place through :func:`acoustic_model`; the
+config's ``encoder`` says which (:data:`ASR_MODELS`: each at about the conv model's size).
+
 :class:`SpeechRecognizer` puts the front end (log-Mel spectrogram, per-utterance normalisation)
 and the acoustic model together: waveforms in, per-frame log-probabilities over labels out.
 """
@@ -21,14 +25,21 @@ from torch import nn
 
 from ..augment import SpecAugment
 from ..features import LogMelSpectrogram
+from .attention import TransformerEncoder
+from .conformer import ConformerEncoder
+from .recurrent import BLSTMEncoder
+from .sequence import SequenceCTC
 
 __all__ = [
     "SeparableConv1d",
     "ResidualBlock1d",
     "ConvCTC",
+    "ENCODERS",
+    "acoustic_model",
     "SpeechRecognizer",
     "RecognizerConfig",
     "DIGIT_MODEL",
+    "ASR_MODELS",
 ]
 
 
@@ -47,9 +58,11 @@ class SeparableConv1d(nn.Sequential):
 
 class ResidualBlock1d(nn.Module):
     """``relu(F(x) + shortcut(x))`` with ``F`` = ``repeats`` x (separable conv, BN, ReLU, dropout),
-    the last ReLU and dropout after the addition. Shape ``(batch, in, frames) -> (batch, out, frames)``."""
+    the last ReLU and dropout after the addition; ``residual=False``: ``relu(F(x))``, no shortcut.
+    Shape ``(batch, in, frames) -> (batch, out, frames)``."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, repeats: int, dropout: float) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, repeats: int, dropout: float,
+                 residual: bool = True) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         for i in range(repeats):
@@ -58,18 +71,21 @@ class ResidualBlock1d(nn.Module):
             if i < repeats - 1:
                 layers += [nn.ReLU(), nn.Dropout(dropout)]
         self.branch = nn.Sequential(*layers)
-        self.shortcut = nn.Sequential(nn.Conv1d(in_channels, out_channels, 1, bias=False), nn.BatchNorm1d(out_channels))
+        self.shortcut = (nn.Sequential(nn.Conv1d(in_channels, out_channels, 1, bias=False), nn.BatchNorm1d(out_channels))
+                         if residual else None)
         self.activation = nn.Sequential(nn.ReLU(), nn.Dropout(dropout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.branch(x) + self.shortcut(x))
+        out = self.branch(x)
+        return self.activation(out + self.shortcut(x) if self.shortcut is not None else out)
 
 
 class ConvCTC(nn.Module):
     """Prologue (strided separable conv), residual blocks, epilogue, 1x1 classifier.
 
     ``(batch, n_mels, frames) -> (batch, classes, ceil(frames / stride))`` logits. ``kernels``: one
-    kernel size per block; all blocks have ``channels`` channels.
+    kernel size per block; all blocks have ``channels`` channels; ``residual=False``: blocks without
+    shortcuts.
     """
 
     def __init__(
@@ -81,11 +97,12 @@ class ConvCTC(nn.Module):
         repeats: int = 2,
         stride: int = 2,
         dropout: float = 0.1,
+        residual: bool = True,
     ) -> None:
         super().__init__()
         self.stride = stride
         self.prologue = nn.Sequential(SeparableConv1d(n_mels, channels, 11, stride), nn.BatchNorm1d(channels), nn.ReLU())
-        self.blocks = nn.Sequential(*(ResidualBlock1d(channels, channels, k, repeats, dropout) for k in kernels))
+        self.blocks = nn.Sequential(*(ResidualBlock1d(channels, channels, k, repeats, dropout, residual) for k in kernels))
         self.epilogue = nn.Sequential(
             SeparableConv1d(channels, 2 * channels, 29), nn.BatchNorm1d(2 * channels), nn.ReLU(), nn.Dropout(dropout)
         )
@@ -95,7 +112,9 @@ class ConvCTC(nn.Module):
         """Frames out for ``frames`` in: the strided prologue keeps ``ceil(frames / stride)``."""
         return torch.div(frames + self.stride - 1, self.stride, rounding_mode="floor")
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
+        """``frames`` (each utterance's valid frames) is not needed: convolutions see padding as
+        silence. It is accepted so that every acoustic model is called alike."""
         return self.classifier(self.epilogue(self.blocks(self.prologue(features))))
 
 
@@ -115,9 +134,13 @@ def _masked_normalize(features: torch.Tensor, frames: torch.Tensor, eps: float =
 class RecognizerConfig:
     """What builds a :class:`SpeechRecognizer`: the front end (log-Mel at ``sample_rate`` from
     ``n_fft``-point frames every ``hop_length`` samples, ``n_mels`` bands), SpecAugment's keyword
-    arguments in training (``augment``; ``None``: none) and the acoustic model :class:`ConvCTC`
-    (``channels``, one block per entry of ``kernels``, ``repeats`` convolutions per block, ``stride``,
-    ``dropout``)."""
+    arguments in training (``augment``; ``None``: none) and the acoustic model: ``encoder`` names it
+    (:data:`ENCODERS`). ``"conv"``, :class:`ConvCTC`: ``channels``, one block per entry of
+    ``kernels``, ``repeats`` convolutions per block, ``stride``, ``dropout``. The others are
+    :class:`~tutorial_utils.models.sequence.SequenceCTC` around an encoder of ``layers`` layers
+    of width ``channels`` (``heads`` attention heads for ``"transformer"`` and ``"conformer"``).
+    ``residual=False`` removes the skip connections (of the conv blocks, Transformer and Conformer
+    layers; an LSTM has none)."""
 
     sample_rate: int = 8000
     n_fft: int = 256
@@ -129,6 +152,10 @@ class RecognizerConfig:
     stride: int = 2
     dropout: float = 0.1
     augment: dict | None = None
+    encoder: str = "conv"
+    layers: int = 4
+    heads: int = 4
+    residual: bool = True
 
     @classmethod
     def from_dict(cls, values: dict) -> RecognizerConfig:
@@ -136,15 +163,50 @@ class RecognizerConfig:
         return cls(**{**values, "kernels": tuple(values["kernels"])})
 
 
+#: The acoustic models a :class:`RecognizerConfig` can name, a residual 1-D conv and its rivals.
+ENCODERS = ("conv", "blstm", "transformer", "conformer")
+
+
+def acoustic_model(n_mels: int, classes: int, config: RecognizerConfig) -> nn.Module:
+    """The acoustic model ``config.encoder`` names: ``(batch, n_mels, frames)`` and each utterance's
+    frames -> logits ``(batch, classes, ceil(frames / 2))``, with ``output_frames`` and ``stride``."""
+    c = config
+    if c.encoder == "conv":
+        return ConvCTC(n_mels, classes, c.channels, c.kernels, c.repeats, c.stride, c.dropout, c.residual)
+    if c.stride != SequenceCTC.stride:
+        raise ValueError(f"the {c.encoder} encoder subsamples by {SequenceCTC.stride}, not {c.stride}.")
+    if c.encoder == "blstm":
+        if not c.residual:
+            raise ValueError("an LSTM has no skip connections to remove (residual=False is for conv, transformer, conformer).")
+        encoder: nn.Module = BLSTMEncoder(c.channels, c.layers, c.dropout)
+    elif c.encoder == "transformer":
+        encoder = TransformerEncoder(c.channels, c.layers, c.heads, dropout=c.dropout, residual=c.residual)
+    elif c.encoder == "conformer":
+        encoder = ConformerEncoder(c.channels, c.layers, c.heads, dropout=c.dropout, residual=c.residual)
+    else:
+        raise ValueError(f"unknown encoder {c.encoder!r}; one of {', '.join(ENCODERS)}.")
+    return SequenceCTC(n_mels, classes, c.channels, encoder)
+
+
 #: The recogniser trained on connected digits: 40 log-Mel bands at 8 kHz, 5 residual blocks.
 DIGIT_MODEL = RecognizerConfig(augment=dict(freq_masks=2, freq_mask_param=7, time_masks=2, time_mask_param=10))
+
+#: The digit recogniser and its rivals, each within 10 % of its parameters, with the same front end
+#: and SpecAugment (``python -m tutorial_utils.train --task asr --model NAME``).
+ASR_MODELS = {
+    "conv": DIGIT_MODEL,
+    "blstm": replace(DIGIT_MODEL, encoder="blstm", channels=128, layers=3),
+    "transformer": replace(DIGIT_MODEL, encoder="transformer", channels=96, layers=3, heads=4),
+    "conformer": replace(DIGIT_MODEL, encoder="conformer", channels=80, layers=2, heads=4),
+}
 
 
 class SpeechRecognizer(nn.Module):
     """Waveforms ``(batch, samples)`` at ``sample_rate`` -> log-probabilities ``(batch, frames, classes)``.
 
     Front end: log-Mel spectrogram normalised per utterance, masked by
-    :class:`tutorial_utils.augment.SpecAugment` in training mode; then :class:`ConvCTC`.
+    :class:`tutorial_utils.augment.SpecAugment` in training mode; then the acoustic model
+    (:func:`acoustic_model`: :class:`ConvCTC` unless the config names another encoder).
     ``forward`` also returns the valid output frames of each utterance. ``config`` (a
     :class:`RecognizerConfig`, or its fields as keyword arguments, which override it) is kept, so a
     checkpoint can rebuild the model.
@@ -160,8 +222,7 @@ class SpeechRecognizer(nn.Module):
         self.features = LogMelSpectrogram(
             sample_rate=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop_length, n_mels=config.n_mels
         )
-        self.acoustic = ConvCTC(config.n_mels, classes, config.channels, config.kernels, config.repeats,
-                                config.stride, config.dropout)
+        self.acoustic = acoustic_model(config.n_mels, classes, config)
 
     def feature_frames(self, samples: torch.Tensor) -> torch.Tensor:
         """Spectrogram frames of ``samples``-long waveforms (centred frames: ``1 + samples // hop``)."""
@@ -172,5 +233,5 @@ class SpeechRecognizer(nn.Module):
             lengths = torch.full((waveforms.shape[0],), waveforms.shape[-1], device=waveforms.device)
         frames = self.feature_frames(lengths)
         features = self.spec_augment(_masked_normalize(self.features(waveforms), frames))
-        logits = self.acoustic(features)
+        logits = self.acoustic(features, frames)
         return logits.transpose(1, 2).log_softmax(-1), self.acoustic.output_frames(frames)

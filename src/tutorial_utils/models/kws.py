@@ -124,13 +124,18 @@ class KwsResNet(nn.Module):
         )
         self.output = nn.Linear(width, num_classes, bias=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """What the classifier sees: ``(batch, width)``, the last feature maps averaged over frequency
+        and time (also an embedding of the clip, for few-shot recognition)."""
         if x.dim() == 3:
             x = x.unsqueeze(1)  # (batch, 1, n_mels, frames)
         s = self.pool(self.relu(self.conv0(x)))
         s = self.blocks(s)
         h = self.final(self.norm(s))
-        return self.output(h.mean(dim=(2, 3)))  # global average pooling -> (batch, width)
+        return h.mean(dim=(2, 3))  # global average pooling
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(self.embed(x))
 
 
 def kws_model(name: str, num_classes: int, residual: bool = True) -> KwsResNet:

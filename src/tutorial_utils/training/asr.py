@@ -287,6 +287,7 @@ def train_connected_digits(
         "synthetic_voices": synthetic_voices,
         "profile": config.profile(),
         "device": config.device_name(torch.device(device)),
+        "model": model_config.encoder + ("" if model_config.residual else "-plain"),
         "parameters": sum(p.numel() for p in model.parameters()),
         "epochs": epochs,
         "train_utterances": len(splits["train"]),
