@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def extension():
+    pytest.importorskip("sphinx", reason="needs the book's environment (Sphinx)")
     return book_ext.load("execution_cache")
 
 
