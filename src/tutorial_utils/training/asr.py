@@ -290,6 +290,7 @@ def train_connected_digits(
         "model": model_config.encoder + ("" if model_config.residual else "-plain"),
         "parameters": sum(p.numel() for p in model.parameters()),
         "epochs": epochs,
+        "learning_rate": learning_rate,
         "train_utterances": len(splits["train"]),
         "test_utterances": len(splits["test"]),
         "test_words": sum(len(r.split()) for r in greedy.references),
