@@ -638,3 +638,69 @@ def test_distillation_loss_names_common_mistakes(capsys):
         assert hint in capsys.readouterr().out
     assert not checks.check_distillation_loss(stub)
     assert "not implemented yet" in capsys.readouterr().out
+
+
+# -- causal_attention (chapter 11) ---------------------------------------------------------------------
+
+
+solution_causal_attention = solution(11, "ex-ch11-causal-attention", "my_causal_attention")
+
+
+def test_causal_attention_accepts_the_solution_which_equals_pytorchs(capsys):
+    assert checks.check_causal_attention(solution_causal_attention)
+    assert "✓ causal_attention: correct" in capsys.readouterr().out
+    q, k, v = torch.randn(3, 2, 4, 9, 8, generator=torch.Generator().manual_seed(0)).unbind(0)
+    expected = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    torch.testing.assert_close(solution_causal_attention(q, k, v), expected)
+    torch.testing.assert_close(checks._causal_attention(q, k, v), expected)
+
+
+def test_causal_attention_names_common_mistakes(capsys):
+    def variant(**mistake):
+        return lambda q, k, v: checks._causal_attention(q, k, v, **mistake)
+
+    for wrong, hint in [
+        (variant(scale=False), "not divided by sqrt(d)"),
+        (variant(mask_after=True), "after the softmax"),
+        (variant(past=True), "you hid the past instead of the future"),
+        (lambda q, k, v: F.scaled_dot_product_attention(q, k, v), "different values"),
+    ]:
+        assert not checks.check_causal_attention(wrong)
+        assert hint in capsys.readouterr().out
+    assert not checks.check_causal_attention(stub)
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+# -- symmetric_dtw (chapter 11) ------------------------------------------------------------------------
+
+
+solution_symmetric_dtw = solution(11, "ex-ch11-symmetric-dtw", "my_symmetric_dtw")
+
+
+def test_symmetric_dtw_accepts_the_solution_which_equals_librosa_with_weights(capsys):
+    import librosa
+    import numpy as np
+
+    from tutorial_utils.dtw import accumulated_cost
+
+    assert checks.check_symmetric_dtw(solution_symmetric_dtw)
+    assert "✓ symmetric_dtw: correct" in capsys.readouterr().out
+    cost = torch.rand(7, 10, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    theirs, _ = librosa.sequence.dtw(C=cost.numpy(), weights_mul=np.array([2.0, 1.0, 1.0]))
+    np.testing.assert_allclose(solution_symmetric_dtw(cost).numpy(), theirs + cost[0, 0].item())  # librosa starts at C(1, 1)
+    torch.testing.assert_close(checks._symmetric_dtw(cost, diagonal=1.0, start=1.0), accumulated_cost(cost))
+
+
+def test_symmetric_dtw_names_common_mistakes(capsys):
+    from tutorial_utils.dtw import accumulated_cost
+
+    for wrong, hint in [
+        (accumulated_cost, "the plain recursion"),
+        (lambda cost: checks._symmetric_dtw(cost, start=1.0), "the first cell is C(1, 1)"),
+        (lambda cost: checks._symmetric_dtw(cost, diagonal=1.0, side=2.0), "doubled the horizontal and vertical"),
+        (lambda cost: checks._symmetric_dtw(cost).T, "shape"),
+    ]:
+        assert not checks.check_symmetric_dtw(wrong)
+        assert hint in capsys.readouterr().out
+    assert not checks.check_symmetric_dtw(stub)
+    assert "not implemented yet" in capsys.readouterr().out

@@ -854,3 +854,93 @@ def check_distillation_loss(student_fn: Callable[..., torch.Tensor]) -> bool:
         return None
 
     return _verdict("distillation_loss", student_fn, find_problem)
+
+
+# -- Chapter 11: residual networks among their rivals -------------------------------------------
+
+
+def _causal_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, *, scale: bool = True,
+                      mask_after: bool = False, past: bool = False) -> torch.Tensor:
+    """Causal scaled dot-product attention (float64), or one of its common mistakes (the keywords)."""
+    scores = query @ key.transpose(-2, -1) / (math.sqrt(query.shape[-1]) if scale else 1.0)
+    future = torch.ones(scores.shape[-2:], dtype=torch.bool).triu(1)
+    if past:
+        future = future.T
+    if mask_after:
+        return scores.softmax(dim=-1).masked_fill(future, 0.0) @ value
+    return scores.masked_fill(future, float("-inf")).softmax(dim=-1) @ value
+
+
+def check_causal_attention(student_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
+    """Check ``student_fn(query, key, value) -> (..., frames, d)``: ``softmax(Q Kᵀ / √d) V`` with the
+    scores of keys after their query set to -inf before the softmax, as
+    ``F.scaled_dot_product_attention(query, key, value, is_causal=True)``; in float64, to within 1e-9."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(12)
+        name = getattr(fn, "__name__", "<lambda>")
+        name = "your function" if name == "<lambda>" else name
+        for shape in [(2, 3, 7, 8), (1, 1, 5, 4), (6, 16), (1, 2, 1, 3)]:
+            query, key, value = (torch.randn(*shape, generator=generator, dtype=torch.float64) for _ in range(3))
+            expected = _causal_attention(query, key, value)
+            variants = {
+                "the scores are not divided by sqrt(d)": _causal_attention(query, key, value, scale=False),
+                "you zeroed the future weights after the softmax; set the scores to -inf before it, so that "
+                "each row's weights still sum to 1": _causal_attention(query, key, value, mask_after=True),
+                "you hid the past instead of the future: a frame attends to itself and the frames before it":
+                    _causal_attention(query, key, value, past=True),
+            }
+            call = f"{name}(query, key, value) for shape {shape}"
+            problem = _compare(call, fn(query.clone(), key.clone(), value.clone()), expected, atol=1e-9, variants=variants)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("causal_attention", student_fn, find_problem)
+
+
+def _symmetric_dtw(cost: torch.Tensor, diagonal: float = 2.0, side: float = 1.0, start: float = 2.0) -> torch.Tensor:
+    """Accumulated cost of the DTW recursion with weights ``diagonal`` and ``side`` on the steps and
+    ``start`` on the first cell (float64); Sakoe and Chiba's symmetric form by default."""
+    cost = cost.to(torch.float64)
+    n, m = cost.shape
+    total = torch.full((n, m), math.inf, dtype=torch.float64)
+    for i in range(n):
+        for j in range(m):
+            c = cost[i, j]
+            if i == 0 and j == 0:
+                total[i, j] = start * c
+                continue
+            steps = [total[i - 1, j - 1] + diagonal * c] if i and j else []
+            steps += [total[i - 1, j] + side * c] if i else []
+            steps += [total[i, j - 1] + side * c] if j else []
+            total[i, j] = min(steps)
+    return total
+
+
+def check_symmetric_dtw(student_fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
+    """Check ``student_fn(cost) -> D``: for a cost matrix ``(n, m)``, the accumulated cost ``(n, m)`` of
+    ``D(i, j) = min(D(i-1, j-1) + 2 C, D(i-1, j) + C, D(i, j-1) + C)`` with ``D(1, 1) = 2 C(1, 1)``
+    (Sakoe and Chiba's symmetric form); to within 1e-9."""
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(13)
+        name = getattr(fn, "__name__", "<lambda>")
+        name = "your function" if name == "<lambda>" else name
+        for n, m in [(6, 9), (1, 4), (5, 1), (8, 8)]:
+            cost = torch.rand(n, m, generator=generator, dtype=torch.float64)
+            variants = {
+                "you used the plain recursion of section 1; the diagonal step counts the cost twice":
+                    _symmetric_dtw(cost, diagonal=1.0, start=1.0),
+                "the first cell is C(1, 1), not 2 C(1, 1) (librosa's start, one less than the symmetric form's)":
+                    _symmetric_dtw(cost, start=1.0),
+                "you doubled the horizontal and vertical steps instead of the diagonal one":
+                    _symmetric_dtw(cost, diagonal=1.0, side=2.0),
+            }
+            problem = _compare(f"{name}(cost of shape ({n}, {m}))", fn(cost.clone()), _symmetric_dtw(cost), atol=1e-9,
+                               variants=variants)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("symmetric_dtw", student_fn, find_problem)
