@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
+from typing import TypeVar
 
 import torch
 from torch.utils.data import Dataset
@@ -40,6 +41,8 @@ TEST_TAKES = range(0, 5)
 _NAME = re.compile(r"(\d+)_([^_]+)_(\d+)")
 #: Folders already checked in this process: (folder, its files' state, manifest), see _verification_key.
 _verified: set[tuple[str, int, int]] = set()
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -429,9 +432,13 @@ def fsdd_recordings(
     ``limit``: at most that many per split, evenly spread over it (for quick tests).
     ``speakers``: use only these speakers' recordings (default: every speaker present)."""
     splits = split_fsdd(only_speakers(list_fsdd(root), speakers), test_speakers=test_speakers)
-    if limit is not None:
-        splits = {name: [rs[i * len(rs) // limit] for i in range(min(limit, len(rs)))] for name, rs in splits.items()}
-    return splits
+    return {name: evenly_spaced(rs, limit) for name, rs in splits.items()}
+
+
+def evenly_spaced(items: Sequence[T], count: int | None) -> list[T]:
+    """``count`` items evenly spread over ``items``, in order (all of them for ``None``): a small
+    subset that still covers every speaker and digit of a sorted list, for quick runs."""
+    return list(items) if count is None else [items[i * len(items) // count] for i in range(min(count, len(items)))]
 
 
 def fsdd_tensors(

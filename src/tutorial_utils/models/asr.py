@@ -28,7 +28,7 @@ from ..features import LogMelSpectrogram
 from .attention import TransformerEncoder
 from .conformer import ConformerEncoder
 from .recurrent import BLSTMEncoder
-from .sequence import SequenceCTC
+from .sequence import SequenceCTC, padding_mask
 
 __all__ = [
     "SeparableConv1d",
@@ -123,7 +123,7 @@ def _masked_normalize(features: torch.Tensor, frames: torch.Tensor, eps: float =
 
     ``features``: ``(batch, n_mels, frames)``; padded frames are set to zero.
     """
-    mask = (torch.arange(features.shape[-1], device=features.device) < frames.unsqueeze(1)).unsqueeze(1)
+    mask = ~padding_mask(frames, features.shape[-1]).unsqueeze(1)
     count = frames.clamp(min=1).view(-1, 1, 1).to(features.dtype)
     mean = (features * mask).sum(-1, keepdim=True) / count
     var = (((features - mean) * mask) ** 2).sum(-1, keepdim=True) / count
