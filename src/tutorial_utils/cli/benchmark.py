@@ -12,7 +12,7 @@ from .. import config
 from . import common
 from ..book.measured import record
 from ..data import fsdd_recordings
-from ..models import KWS_MODELS, kws_model
+from ..models import SPOTTER_MODELS, kws_model
 from ..training.benchmark import CONFIGS, benchmark
 from ..training.loop import seed_everything
 
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = common.parser("python -m tutorial_utils.benchmark", main.__doc__)
     default_configs = config.by_profile(ci="naive,optimised", cpu="naive,naive-workers,optimised", gpu=",".join(CONFIGS))
     parser.add_argument("--configs", default=default_configs, help=f"comma-separated among {', '.join(CONFIGS)}")
-    parser.add_argument("--model", choices=list(KWS_MODELS), default="res8")
+    parser.add_argument("--model", choices=SPOTTER_MODELS, default="res8")
     parser.add_argument("--batch-size", type=common.positive("--batch-size"), default=config.by_profile(ci=8, cpu=64, gpu=256))
     parser.add_argument("--steps", type=common.positive("--steps"), default=config.by_profile(ci=3, cpu=10, gpu=50), help="timed steps")
     parser.add_argument("--warmup", type=int, default=config.by_profile(ci=1, cpu=2, gpu=10), help="untimed steps")

@@ -23,7 +23,7 @@ from ..book.measured import record
 from ..data import FSDD_LABELS, FSDD_VERSION, SpeechCommandsKWS, fsdd_speakers, fsdd_tensors, load_fsdd_tensors, sha256sum
 from ..data import synthetic
 from ..front_end import AugmentConfig, FrontEnd, FrontEndConfig
-from ..models import ASR_MODELS, KWS_MODELS, kws_model
+from ..models import ASR_MODELS, SPOTTER_MODELS, kws_model
 from ..training.asr import train_connected_digits
 from ..compression.distill import distillation_step
 from ..training.checkpoint import check_resumable, load_checkpoint, load_spotter, save_spotter
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--dataset", choices=["fsdd", "speech-commands-12", "speech-commands-35"], default="fsdd",
                         help="FSDD digits (8 kHz), or Speech Commands v0.02 (16 kHz): 12 classes or all 35 words")
     parser.add_argument("--download", action="store_true", help="fetch Speech Commands (2.3 GB) if it is absent")
-    parser.add_argument("--model", choices=list(KWS_MODELS), default="res8")
+    parser.add_argument("--model", choices=SPOTTER_MODELS, default="res8")
     parser.add_argument("--plain", action="store_true", help="no shortcuts: the plain CNN of the same shape")
     parser.add_argument("--speakers", help=SPEAKERS_HELP)
     parser.add_argument("--test-speakers", help="FSDD: comma-separated held-out speakers (default: official split)")

@@ -32,7 +32,10 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-__all__ = ["KWS_MODELS", "KwsConfig", "PUBLISHED_KWS", "KwsResNet", "KwsResidualBlock", "kws_model", "model_summary_table"]
+from .bc_resnet import BC_RESNET_MODELS, BcResNet
+
+__all__ = ["KWS_MODELS", "KwsConfig", "PUBLISHED_KWS", "SPOTTER_MODELS", "KwsResNet", "KwsResidualBlock", "kws_model",
+           "model_summary_table"]
 
 @dataclass(frozen=True)
 class KwsConfig:
@@ -138,11 +141,18 @@ class KwsResNet(nn.Module):
         return self.output(self.embed(x))
 
 
-def kws_model(name: str, num_classes: int, residual: bool = True) -> KwsResNet:
-    """Build ``name`` (``res8``, ``res8-narrow``, ``res15``, ``res15-narrow``, ``res26``,
-    ``res26-narrow``); ``residual=False`` gives the plain CNN of the same shape."""
+#: Every spotter :func:`kws_model` builds: Tang & Lin's, then BC-ResNet's (:mod:`.bc_resnet`).
+SPOTTER_MODELS: tuple[str, ...] = (*KWS_MODELS, *BC_RESNET_MODELS)
+
+
+def kws_model(name: str, num_classes: int, residual: bool = True) -> KwsResNet | BcResNet:
+    """Build ``name``: one of Tang & Lin's (``res8``, ``res8-narrow``, ``res15``, ``res15-narrow``,
+    ``res26``, ``res26-narrow``; ``residual=False`` gives the plain CNN of the same shape) or a
+    BC-ResNet (``bc-resnet-1``, ...; ``residual=False`` drops its blocks' identity shortcuts)."""
+    if name in BC_RESNET_MODELS:
+        return BcResNet(num_classes, BC_RESNET_MODELS[name], residual=residual)
     if name not in KWS_MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(KWS_MODELS)}")
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(SPOTTER_MODELS)}")
     return KwsResNet(num_classes, residual=residual, **asdict(KWS_MODELS[name]))
 
 
