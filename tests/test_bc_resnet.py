@@ -57,7 +57,7 @@ def test_the_one_dimensional_part_reads_the_frequency_mean_and_is_broadcast_back
     out = block(x)
     assert seen["f1_in"].shape == seen["one_d"].shape == (2, 4, 1, 6)  # time only: no frequency axis
     assert torch.allclose(seen["f1_in"], seen["two_d"].mean(dim=2, keepdim=True))
-    assert torch.allclose(out, torch.relu(x + seen["two_d"] + seen["one_d"].expand(-1, -1, 10, -1)))
+    assert torch.allclose(out, torch.relu(x + seen["two_d"] + seen["one_d"].expand(-1, -1, 10, -1)), atol=1e-6)
 
 
 def test_transitions_halve_frequency_and_have_no_identity_shortcut():

@@ -228,10 +228,15 @@ class SpeechRecognizer(nn.Module):
         """Spectrogram frames of ``samples``-long waveforms (centred frames: ``1 + samples // hop``)."""
         return 1 + torch.div(samples, self.hop_length, rounding_mode="floor")
 
-    def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The acoustic model's raw outputs ``(batch, classes, out_frames)`` and each utterance's
+        valid output frames ``(batch,)``; ``lengths``: each waveform's samples (default: all)."""
         if lengths is None:
             lengths = torch.full((waveforms.shape[0],), waveforms.shape[-1], device=waveforms.device)
         frames = self.feature_frames(lengths)
         features = self.spec_augment(_masked_normalize(self.features(waveforms), frames))
-        logits = self.acoustic(features, frames)
-        return logits.transpose(1, 2).log_softmax(-1), self.acoustic.output_frames(frames)
+        return self.acoustic(features, frames), self.acoustic.output_frames(frames)
+
+    def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, frames = self.encode(waveforms, lengths)
+        return logits.transpose(1, 2).log_softmax(-1), frames

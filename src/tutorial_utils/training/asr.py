@@ -196,6 +196,8 @@ def train_ctc(
     waveform_augment: torch.nn.Module | None = None,
     workers: int = 0,
     progress: bool = True,
+    loss_step: LossStep | None = None,
+    validate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
     **fit_options,
 ) -> History:
     """Train ``model`` (waveforms, lengths -> log-probs, frames) with CTC by the book's loop
@@ -204,18 +206,22 @@ def train_ctc(
     ``validation_set`` after every epoch. ``waveform_augment`` (optional, e.g.
     :class:`tutorial_utils.augment.AddNoise`) maps each padded batch of waveforms
     ``(batch, samples)`` before the model, in training only. ``workers``: data loading processes.
+    ``loss_step`` and ``validate`` (a model -> ``{"loss", "wer"}`` on ``validation_set``) replace
+    CTC's, for a recogniser trained with another loss (:func:`tutorial_utils.training.las.train_las`).
     ``fit_options`` (e.g. ``checkpoint_path``, ``resume``) go to ``fit``."""
     if waveform_augment is not None:
         waveform_augment.to(device).train()
     loader = length_loader(train_set, batch_size, torch.Generator().manual_seed(seed), workers)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
 
-    def validate(m: torch.nn.Module) -> dict[str, float]:
+    def validate_ctc(m: torch.nn.Module) -> dict[str, float]:
         result = evaluate(m, validation_set, vocabulary, batch_size, device=device)
         return {"loss": result.loss, "wer": result.wer}
 
+    validate = validate or validate_ctc
     history = fit(
-        model, loader, epochs=epochs, optimizer=optimizer, scheduler=one_cycle(learning_rate), loss_step=ctc_step(waveform_augment),
+        model, loader, epochs=epochs, optimizer=optimizer, scheduler=one_cycle(learning_rate),
+        loss_step=loss_step or ctc_step(waveform_augment),
         validate=validate if validation_set is not None else None, clip_grad_norm=5.0, amp=False, seed=seed,
         device=device, progress=progress, **fit_options,
     )
