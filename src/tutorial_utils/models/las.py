@@ -112,6 +112,8 @@ class ListenAttendSpell(nn.Module):
 
     @torch.no_grad()
     def transcribe(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None,
-                   max_labels: int = 50) -> tuple[list[list[int]], torch.Tensor]:
-        """Greedy decoding: each utterance's labels and the attention ``(batch, steps, T)``."""
-        return self.speller.greedy(*self.listen(waveforms, lengths), max_labels)
+                   max_labels: int | None = None) -> tuple[list[list[int]], torch.Tensor]:
+        """Greedy decoding: each utterance's labels and the attention ``(batch, steps, T)``. At most
+        ``max_labels`` steps (default: one per listener frame of the longest utterance, CTC's limit)."""
+        values, mask = self.listen(waveforms, lengths)
+        return self.speller.greedy(values, mask, max_labels or values.shape[1])

@@ -206,8 +206,8 @@ def train_ctc(
     ``validation_set`` after every epoch. ``waveform_augment`` (optional, e.g.
     :class:`tutorial_utils.augment.AddNoise`) maps each padded batch of waveforms
     ``(batch, samples)`` before the model, in training only. ``workers``: data loading processes.
-    ``loss_step`` and ``validate`` (a model -> ``{"loss", "wer"}`` on ``validation_set``) replace
-    CTC's, for a recogniser trained with another loss (:func:`tutorial_utils.training.las.train_las`).
+    ``loss_step`` and ``validate`` (a model -> validation values such as ``{"loss": ..., "wer": ...}``)
+    replace CTC's, for a recogniser trained with another loss (:func:`tutorial_utils.training.las.train_las`).
     ``fit_options`` (e.g. ``checkpoint_path``, ``resume``) go to ``fit``."""
     if waveform_augment is not None:
         waveform_augment.to(device).train()

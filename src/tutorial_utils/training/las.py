@@ -55,7 +55,7 @@ def transcribe_dataset(model: ListenAttendSpell, dataset: Dataset, vocabulary: V
     transcripts: dict[int, tuple[str, str]] = {}
     loader = length_loader(dataset, batch_size)
     for indices, (waveforms, lengths, targets, target_lengths) in zip(loader.batch_sampler, loader):
-        spelled, _ = model.transcribe(waveforms.to(device), lengths.to(device), max_labels=2 * int(target_lengths.max()) + 5)
+        spelled, _ = model.transcribe(waveforms.to(device), lengths.to(device))  # the references are not consulted
         for index, labels, y, n in zip(indices, spelled, targets, target_lengths):
             transcripts[index] = (vocabulary.decode(y[:n].tolist()), vocabulary.decode(labels))
     references, hypotheses = zip(*(transcripts[i] for i in range(len(dataset))))
