@@ -23,11 +23,12 @@ from ..book.measured import record
 from ..data import FSDD_LABELS, FSDD_VERSION, SpeechCommandsKWS, fsdd_speakers, fsdd_tensors, load_fsdd_tensors, sha256sum
 from ..data import synthetic
 from ..front_end import AugmentConfig, FrontEnd, FrontEndConfig
-from ..models import ASR_MODELS, SPOTTER_MODELS, kws_model
+from ..evaluation.tta import speed_tta_probabilities
+from ..models import ASR_MODELS, KWS_MODELS, SPOTTER_MODELS, kws_model
 from ..training.asr import train_connected_digits
 from ..compression.distill import distillation_step
 from ..training.checkpoint import check_resumable, load_checkpoint, load_spotter, save_spotter
-from ..training.loop import seed_everything
+from ..training.loop import make_loader, seed_everything
 from ..training.spotter import as_dataset, train_spotter
 
 TRAIN = ("python", "-m", "tutorial_utils.train")
@@ -38,7 +39,7 @@ SPEAKERS_HELP = ("FSDD: comma-separated speakers to use, the others ignored (def
 SYNTHETIC_VOICES = 40
 #: The options that make a keyword-spotting run what it is: a resume must repeat them.
 RUN_SETTINGS = ("dataset", "model", "plain", "speakers", "test_speakers", "epochs", "batch_size", "lr", "weight_decay",
-                "label_smoothing", "mixup", "normalize", "train_on_validation", "synthetic_voices", "early_stopping", "seed", "limit",
+                "label_smoothing", "mixup", "normalize", "instance_norm", "train_on_validation", "synthetic_voices", "early_stopping", "seed", "limit",
                 "teacher", "temperature", "distill_weight")
 
 
@@ -75,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--normalize", choices=["utterance", "band", "pcen", "none"], default="utterance",
                         help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), per-channel "
                              "energy normalisation in place of the log (PCEN), or none")
+    parser.add_argument("--instance-norm", type=int, default=0, metavar="BLOCKS",
+                        help="res models: normalise half the channels of the first BLOCKS blocks per clip (IBN-a)")
+    parser.add_argument("--tta-speeds", metavar="RATES",
+                        help="FSDD: also test with class probabilities averaged over these speeds, e.g. 0.9,1,1.1")
     parser.add_argument("--train-on-validation", action="store_true", help="train on the validation takes too")
     parser.add_argument("--synthetic-voices", type=int, default=None, metavar="N",
                         help="FSDD: add N synthetic voices from espeak-ng (every digit, 3 takes each) to the "
@@ -113,6 +118,13 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     known = {"speed", "shift", "noise", "vtlp", "specaugment"}
     if augmentations - known:
         parser.error(f"--augment: unknown {sorted(augmentations - known)}; choose among {sorted(known)} or none")
+    if args.instance_norm and args.model not in KWS_MODELS:
+        parser.error(f"--instance-norm is for {', '.join(KWS_MODELS)}; {args.model} has its own normalisation")
+    if args.model in KWS_MODELS and not 0 <= args.instance_norm <= KWS_MODELS[args.model].blocks:
+        parser.error(f"--instance-norm {args.instance_norm}: {args.model} has {KWS_MODELS[args.model].blocks} blocks")
+    tta_speeds = parse_speeds(parser, args.tta_speeds)
+    if tta_speeds and args.dataset != "fsdd":
+        parser.error("--tta-speeds is measured on FSDD's test clips")
     teacher = check_teacher(parser, args)
     # Everything a user can get wrong is checked here, before any data is read or trained on.
     device = common.usable_device(parser, args.device)
@@ -131,7 +143,20 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     if args.threads:
         torch.set_num_threads(args.threads)
     return common.run(parser.prog, args.debug,
-                      lambda: _train_spotter(args, argv, device, save, checkpoint, augmentations, settings, teacher))
+                      lambda: _train_spotter(args, argv, device, save, checkpoint, augmentations, settings, teacher, tta_speeds))
+
+
+def parse_speeds(parser: argparse.ArgumentParser, text: str | None) -> tuple[float, ...]:
+    """``--tta-speeds`` as numbers (empty if not given), each a playback rate between 0.5 and 2."""
+    if not text:
+        return ()
+    try:
+        rates = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        parser.error(f"--tta-speeds {text!r}: give comma-separated playback rates, e.g. 0.9,1,1.1")
+    if not all(0.5 <= rate <= 2 for rate in rates):
+        parser.error(f"--tta-speeds {text!r}: each rate must be between 0.5 and 2 (1: as recorded)")
+    return rates
 
 
 def check_teacher(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Path | None:
@@ -165,7 +190,7 @@ def check_synthetic_voices(parser: argparse.ArgumentParser, voices: int) -> None
 
 
 def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.device, save, checkpoint,
-                   augmentations: set[str], settings: dict, teacher_path: Path | None) -> dict:
+                   augmentations: set[str], settings: dict, teacher_path: Path | None, tta_speeds: tuple[float, ...]) -> dict:
     default = AugmentConfig()
     augmentation = AugmentConfig(
         speed=default.speed if "speed" in augmentations else (1.0, 1.0),
@@ -205,7 +230,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
     workers = args.workers if args.workers is not None else (0 if args.dataset == "fsdd" else 4)
     seed_everything(args.seed)
     front_end = FrontEnd(front_end_config, augmentation if augmentations else None)
-    model = kws_model(args.model, len(labels), residual=not args.plain)
+    model = kws_model(args.model, len(labels), residual=not args.plain, instance_norm=args.instance_norm)
     distillation = None
     if teacher_path is not None:
         teacher, _, _ = load_spotter(teacher_path, device)
@@ -220,8 +245,15 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
     )
     sizes = {name: len(as_dataset(split)) for name, split in splits.items()}
     train_examples = sizes["train"] + (sizes["validation"] if args.train_on_validation else 0)
+    tta = {}
+    if tta_speeds:
+        test_loader = make_loader(as_dataset(splits["test"]), args.batch_size, shuffle=False, device=device)
+        probabilities, test_labels = speed_tta_probabilities(model, test_loader, front_end, tta_speeds, device)
+        tta = {"tta_speeds": list(tta_speeds),
+               "test_accuracy_tta": round((probabilities.argmax(1) == test_labels).float().mean().item(), 4),
+               "tta_predictions": probabilities.argmax(1).tolist()}
     if save:
-        save_spotter(save, model, args.model, not args.plain, labels, front_end_config, length)
+        save_spotter(save, model, args.model, not args.plain, labels, front_end_config, length, instance_norm=args.instance_norm)
     train_seconds = sum(history["epoch_seconds"])
     return record(
         TRAIN, argv, device,
@@ -234,6 +266,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         label_smoothing=args.label_smoothing,
         mixup=args.mixup,
         normalize=args.normalize,
+        **({"instance_norm": args.instance_norm} if args.instance_norm else {}),
         synthetic_voices=args.synthetic_voices,
         **({"teacher": args.teacher, "temperature": args.temperature, "distill_weight": args.distill_weight}
            if teacher_path else {}),
@@ -243,6 +276,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         test_accuracy=round(test["accuracy"], 4),
         # FSDD: each test clip's predicted digit, in the order of fsdd_recordings(...)["test"]
         **({"test_predictions": test["predictions"]} if args.dataset == "fsdd" else {}),
+        **tta,
         val_accuracy=round(history["val_acc"][-1], 4) if "val_acc" in history else None,
         seed=args.seed,
         train_seconds=round(train_seconds, 1),

@@ -6,6 +6,7 @@
 * :mod:`.activations` -- per-layer statistics of activations and gradients (:func:`layer_statistics`)
 * :mod:`.inference` -- one recording through a trained spotter or recogniser
 * :mod:`.few_shot` -- new words from a few recordings, by the nearest class prototype
+* :mod:`.tta` -- test-time augmentation: class probabilities averaged over playback speeds
 """
 
 from . import streaming

@@ -34,7 +34,7 @@ from torch import nn
 
 from .bc_resnet import BC_RESNET_MODELS, BcResNet
 
-__all__ = ["KWS_MODELS", "KwsConfig", "PUBLISHED_KWS", "SPOTTER_MODELS", "KwsResNet", "KwsResidualBlock", "kws_model",
+__all__ = ["InstanceBatchNorm2d", "KWS_MODELS", "KwsConfig", "PUBLISHED_KWS", "SPOTTER_MODELS", "KwsResNet", "KwsResidualBlock", "kws_model",
            "model_summary_table"]
 
 @dataclass(frozen=True)
@@ -76,18 +76,41 @@ def conv3x3(channels_in: int, channels_out: int, dilation: int = 1) -> nn.Conv2d
     return nn.Conv2d(channels_in, channels_out, 3, padding=dilation, dilation=dilation, bias=False)
 
 
+class InstanceBatchNorm2d(nn.Module):
+    """IBN-a's normalisation (Pan et al. 2018): the first half of the channels of ``(batch, C, F, T)``
+    normalised per example (instance norm: over F and T of that clip alone), the rest over the batch
+    (batch norm). Instance norm removes what is constant across one clip, such as a voice's timbre;
+    batch norm keeps what tells the words apart. Neither half has a learnt scale or shift."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.half = channels // 2
+        self.instance = nn.InstanceNorm2d(self.half, affine=False)
+        self.batch = nn.BatchNorm2d(channels - self.half, affine=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.instance(x[:, : self.half]), self.batch(x[:, self.half :])], dim=1)
+
+
+def block_norm(width: int, instance: bool) -> nn.Module:
+    """A block's normalisation: :class:`InstanceBatchNorm2d` if ``instance``, else batch norm."""
+    return InstanceBatchNorm2d(width) if instance else nn.BatchNorm2d(width, affine=False)
+
+
 class KwsResidualBlock(nn.Module):
     """``s -> s + relu(conv2(bn1(relu(conv1(norm(s))))))`` (without ``s +`` if not ``residual``).
 
-    ``norm`` is the batch norm of the previous block's sum (identity for the first block).
+    ``norm`` is the batch norm of the previous block's sum (identity for the first block); with
+    ``instance_norm`` both norms are :class:`InstanceBatchNorm2d`.
     Shapes: ``(batch, width, F, T) -> (batch, width, F, T)``.
     """
 
-    def __init__(self, width: int, dilations: tuple[int, int] = (1, 1), normalize_input: bool = True, residual: bool = True):
+    def __init__(self, width: int, dilations: tuple[int, int] = (1, 1), normalize_input: bool = True, residual: bool = True,
+                 instance_norm: bool = False):
         super().__init__()
-        self.norm = nn.BatchNorm2d(width, affine=False) if normalize_input else nn.Identity()
+        self.norm = block_norm(width, instance_norm) if normalize_input else nn.Identity()
         self.conv1 = conv3x3(width, width, dilations[0])
-        self.bn1 = nn.BatchNorm2d(width, affine=False)
+        self.bn1 = block_norm(width, instance_norm)
         self.conv2 = conv3x3(width, width, dilations[1])
         self.relu = nn.ReLU()
         self.residual = residual
@@ -102,12 +125,13 @@ class KwsResNet(nn.Module):
     """A Tang & Lin keyword-spotting network; see the module's docstring and :data:`KWS_MODELS`.
 
     Input ``(batch, n_mels, frames)`` (or ``(batch, 1, n_mels, frames)``); output logits
-    ``(batch, num_classes)``.
+    ``(batch, num_classes)``. ``instance_norm``: how many of the first blocks normalise half their
+    channels per clip (:class:`InstanceBatchNorm2d`).
     """
 
     def __init__(
         self, num_classes: int, width: int = 45, blocks: int = 6, pool: tuple[int, int] | None = None,
-        dilated: bool = False, residual: bool = True,
+        dilated: bool = False, residual: bool = True, instance_norm: int = 0,
     ):
         super().__init__()
         self.num_classes = num_classes
@@ -116,7 +140,8 @@ class KwsResNet(nn.Module):
         self.pool = nn.AvgPool2d(pool) if pool else nn.Identity()
         dilation = (lambda i: 2 ** (i // 3)) if dilated else (lambda i: 1)
         self.blocks = nn.Sequential(*(
-            KwsResidualBlock(width, (dilation(2 * k), dilation(2 * k + 1)), normalize_input=k > 0, residual=residual)
+            KwsResidualBlock(width, (dilation(2 * k), dilation(2 * k + 1)), normalize_input=k > 0, residual=residual,
+                             instance_norm=k < instance_norm)
             for k in range(blocks)
         ))
         self.norm = nn.BatchNorm2d(width, affine=False)
@@ -145,15 +170,20 @@ class KwsResNet(nn.Module):
 SPOTTER_MODELS: tuple[str, ...] = (*KWS_MODELS, *BC_RESNET_MODELS)
 
 
-def kws_model(name: str, num_classes: int, residual: bool = True) -> KwsResNet | BcResNet:
+def kws_model(name: str, num_classes: int, residual: bool = True, instance_norm: int = 0) -> KwsResNet | BcResNet:
     """Build ``name``: one of Tang & Lin's (``res8``, ``res8-narrow``, ``res15``, ``res15-narrow``,
-    ``res26``, ``res26-narrow``; ``residual=False`` gives the plain CNN of the same shape) or a
-    BC-ResNet (``bc-resnet-1``, ...; ``residual=False`` drops its blocks' identity shortcuts)."""
+    ``res26``, ``res26-narrow``; ``residual=False`` gives the plain CNN of the same shape;
+    ``instance_norm``: IBN in that many first blocks) or a BC-ResNet (``bc-resnet-1``, ...;
+    ``residual=False`` drops its blocks' identity shortcuts)."""
     if name in BC_RESNET_MODELS:
+        if instance_norm:
+            raise ValueError(f"instance_norm is for Tang & Lin's models; {name} has its own sub-spectral norm")
         return BcResNet(num_classes, BC_RESNET_MODELS[name], residual=residual)
     if name not in KWS_MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(SPOTTER_MODELS)}")
-    return KwsResNet(num_classes, residual=residual, **asdict(KWS_MODELS[name]))
+    if not 0 <= instance_norm <= KWS_MODELS[name].blocks:
+        raise ValueError(f"instance_norm={instance_norm}: {name} has {KWS_MODELS[name].blocks} blocks")
+    return KwsResNet(num_classes, residual=residual, instance_norm=instance_norm, **asdict(KWS_MODELS[name]))
 
 
 def model_summary_table(

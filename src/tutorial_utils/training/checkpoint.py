@@ -123,10 +123,11 @@ def _clip(length: int | None, policy: str) -> dict:
 
 
 def save_spotter(path: str | Path, model: nn.Module, model_name: str, residual: bool, labels: Sequence[str],
-                 front_end: FrontEndConfig, length: int, clip_policy: str = "centre") -> None:
+                 front_end: FrontEndConfig, length: int, clip_policy: str = "centre", instance_norm: int = 0) -> None:
     """Save a trained keyword spotter: the model's name and weights, its labels, front end and clip."""
     save_checkpoint(
-        path, "spotter", model=model_name, residual=residual, labels=list(labels), front_end=asdict(front_end),
+        path, "spotter", model=model_name, residual=residual, instance_norm=instance_norm, labels=list(labels),
+        front_end=asdict(front_end),
         clip=_clip(length, clip_policy), state_dict=model.state_dict(),
     )
 
@@ -134,7 +135,8 @@ def save_spotter(path: str | Path, model: nn.Module, model_name: str, residual: 
 def load_spotter(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, FrontEnd, dict]:
     """The model and front end (in eval mode, on ``device``) and the checkpoint (labels, clip, ...)."""
     saved = load_checkpoint(path, "spotter", map_location=device)
-    model = kws_model(saved["model"], len(saved["labels"]), residual=saved["residual"])
+    model = kws_model(saved["model"], len(saved["labels"]), residual=saved["residual"],
+                      instance_norm=saved.get("instance_norm", 0))
     model.load_state_dict(saved["state_dict"])
     front_end = FrontEnd(FrontEndConfig(**saved["front_end"]))
     return model.to(device).eval(), front_end.to(device).eval(), saved
