@@ -108,3 +108,42 @@ def test_per_class_metrics_equal_sklearn_with_nan_for_undefined_ratios():
     assert np.array_equal(metrics["support"].numpy(), support)
     assert math.isnan(metrics["precision"][3]) and metrics["recall"][3] == 0 and metrics["f1"][3] == 0
     assert math.isnan(metrics["recall"][4]) and math.isnan(metrics["f1"][4])
+
+
+def _tta_fixture():
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from tutorial_utils.front_end import FrontEnd
+    from tutorial_utils.models import kws_model
+
+    torch.manual_seed(0)
+    waveforms, labels = torch.randn(6, 8000), torch.arange(6) % 3
+    model, front_end = kws_model("res8-narrow", 3).eval(), FrontEnd().eval()
+    assert isinstance(front_end, nn.Module)
+    return model, front_end, DataLoader(TensorDataset(waveforms, labels), batch_size=4), waveforms, labels
+
+
+def test_speed_tta_at_rate_one_is_the_models_own_softmax():
+    from tutorial_utils.evaluation.tta import speed_tta_probabilities
+
+    model, front_end, loader, waveforms, labels = _tta_fixture()
+    probabilities, got_labels = speed_tta_probabilities(model, loader, front_end, [1.0])
+    with torch.no_grad():
+        expected = model(front_end(waveforms)).softmax(1)
+    assert torch.allclose(probabilities, expected, atol=1e-6) and torch.equal(got_labels, labels)
+
+
+def test_speed_tta_averages_the_probabilities_of_each_speed():
+    from tutorial_utils.augment import change_speed
+    from tutorial_utils.evaluation.tta import speed_tta_probabilities
+
+    model, front_end, loader, waveforms, _ = _tta_fixture()
+    probabilities, _ = speed_tta_probabilities(model, loader, front_end, [0.9, 1.0, 1.1])
+    with torch.no_grad():
+        each = [model(front_end(change_speed(waveforms, torch.full((6,), rate)))).softmax(1) for rate in (0.9, 1.0, 1.1)]
+    assert torch.allclose(probabilities, sum(each) / 3, atol=1e-6)
+    assert torch.allclose(probabilities.sum(1), torch.ones(6), atol=1e-6)
+    assert not torch.allclose(each[0], each[2], atol=1e-4)  # the speeds do change what the model sees
+    with pytest.raises(ValueError, match="at least one rate"):
+        speed_tta_probabilities(model, loader, front_end, [])

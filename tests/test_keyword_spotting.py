@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from torch.utils.data import DataLoader, TensorDataset
 
 from tutorial_utils import config
 from tutorial_utils.cli import predict, train
 from tutorial_utils.data import fit_clip, fsdd_recordings, fsdd_tensors, load_clips
+from tutorial_utils.evaluation.tta import speed_tta_probabilities
 from tutorial_utils.front_end import AugmentConfig, FrontEnd, FrontEndConfig
 from tutorial_utils.training.checkpoint import load_spotter, save_spotter
 from tutorial_utils.models import kws_model
@@ -82,11 +84,13 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """A res8-narrow trained for one epoch on 40 FSDD clips by the command-line entry."""
+    """A res8-narrow (instance norm in its first block) trained for one epoch on 40 FSDD clips by the
+    command-line entry, also tested with speed test-time augmentation."""
     path = tmp_path_factory.mktemp("spotter") / "res8-narrow.pt"
     result = run(
         "tutorial_utils.train", "--dataset", "fsdd", "--model", "res8-narrow", "--epochs", "1", "--limit", "40",
         "--test-speakers", "theo", "--save", str(path), "--quiet", "--threads", "1", "--device", "cpu",
+        "--instance-norm", "1", "--tta-speeds", "0.9,1,1.1",
     )
     assert result.returncode == 0, result.stderr
     return path, json.loads(result.stdout.strip().splitlines()[-1])
@@ -118,6 +122,11 @@ def test_reported_test_accuracy_is_the_saved_models_on_the_held_out_speakers_cli
         predictions = model(front_end(waveforms)).argmax(dim=1)
     assert (predictions == digits).sum().item() == round(correct)
     assert line["test_predictions"] == predictions.tolist()  # each clip's digit, in fsdd_recordings' order
+    assert line["instance_norm"] == 1 and type(model.blocks[0].bn1).__name__ == "InstanceBatchNorm2d"
+    loader = DataLoader(TensorDataset(waveforms, digits), batch_size=16)
+    probabilities, _ = speed_tta_probabilities(model, loader, front_end, line["tta_speeds"])
+    assert line["tta_speeds"] == [0.9, 1.0, 1.1] and line["tta_predictions"] == probabilities.argmax(1).tolist()
+    assert line["test_accuracy_tta"] == round((probabilities.argmax(1) == digits).float().mean().item(), 4)
 
 
 @pytest.mark.skipif(not HAS_FSDD, reason="FSDD is not in the data directory")

@@ -4,7 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from tutorial_utils.models import KWS_MODELS, PUBLISHED_KWS, kws_model, model_summary_table
+import torch.nn.functional as F
+
+from tutorial_utils.models import KWS_MODELS, PUBLISHED_KWS, InstanceBatchNorm2d, kws_model, model_summary_table
 
 
 @pytest.mark.parametrize("name", list(KWS_MODELS))
@@ -73,3 +75,39 @@ def test_gradients_reach_the_first_layer():
 def test_unknown_model_names_the_choices():
     with pytest.raises(ValueError, match="res8, res8-narrow"):
         kws_model("res9", 10)
+
+
+def test_instance_batch_norm_is_instance_norm_on_half_the_channels_and_batch_norm_on_the_rest():
+    torch.manual_seed(0)
+    x = torch.randn(4, 7, 5, 6) * 3 + 1
+    out = InstanceBatchNorm2d(7).train()(x)
+    assert torch.allclose(out[:, :3], F.instance_norm(x[:, :3]), atol=1e-5)
+    assert torch.allclose(out[:, 3:], F.batch_norm(x[:, 3:], None, None, training=True), atol=1e-5)
+
+
+def test_the_instance_half_forgets_a_clips_own_level_and_the_batch_half_does_not():
+    """Scaling and shifting one clip's maps (a louder voice, another timbre) leaves its instance-normalised
+    half unchanged; the batch-normalised half sees the change."""
+    torch.manual_seed(1)
+    norm, x = InstanceBatchNorm2d(8).train(), torch.randn(4, 8, 5, 6)
+    changed = x.clone()
+    changed[0] = 2.5 * changed[0] + 4.0
+    before, after = norm(x), norm(changed)
+    assert torch.allclose(before[0, :4], after[0, :4], atol=1e-4)
+    assert not torch.allclose(before[0, 4:], after[0, 4:], atol=1e-2)
+
+
+def test_instance_norm_goes_into_the_first_blocks_only_and_keeps_the_parameters():
+    model = kws_model("res8", 10, instance_norm=2)
+    kinds = [(type(b.norm).__name__, type(b.bn1).__name__) for b in model.blocks]
+    assert kinds == [("Identity", "InstanceBatchNorm2d"), ("InstanceBatchNorm2d", "InstanceBatchNorm2d"),
+                     ("BatchNorm2d", "BatchNorm2d")]
+    plain = kws_model("res8", 10)
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in plain.parameters())
+    assert model(torch.randn(3, 40, 101)).shape == (3, 10)
+
+
+@pytest.mark.parametrize("name, blocks", [("res8", 4), ("res8", -1), ("bc-resnet-1", 1)])
+def test_impossible_instance_norm_settings_are_refused(name, blocks):
+    with pytest.raises(ValueError, match="instance_norm"):
+        kws_model(name, 10, instance_norm=blocks)

@@ -12,7 +12,6 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..augment import change_speed
-from ..training.loop import predict
 
 
 class AtSpeed(nn.Module):
@@ -35,8 +34,14 @@ def speed_tta_probabilities(
     (1.0: as recorded), and the labels ``(examples,)``, in loader order."""
     if not rates:
         raise ValueError("speed_tta_probabilities needs at least one rate, e.g. (0.9, 1.0, 1.1)")
-    total = labels = None
-    for rate in rates:
-        logits, labels = predict(model, loader, AtSpeed(front_end, rate), device, amp=False)
-        total = logits.softmax(1) if total is None else total + logits.softmax(1)
-    return total / len(rates), labels
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model.eval().to(device)
+    front_ends = [AtSpeed(front_end, rate).eval().to(device) for rate in rates]
+    probabilities, labels = [], []
+    with torch.no_grad():
+        for waveforms, batch_labels in loader:
+            waveforms = waveforms.to(device)
+            mean = sum(model(at_speed(waveforms)).float().softmax(1) for at_speed in front_ends) / len(rates)
+            probabilities.append(mean.cpu())
+            labels.append(batch_labels)
+    return torch.cat(probabilities), torch.cat(labels)
