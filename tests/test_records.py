@@ -103,3 +103,18 @@ def test_held_out_speaker_refuses_other_splits():
     for split in ("official", "speaker-independent:a,b", "speaker-dependent"):
         with pytest.raises(ValueError, match="not a leave-one-speaker-out run"):
             measured.held_out_speaker({"split": split})
+
+
+def test_the_default_recipes_runs_cover_every_speaker_once_per_seed_and_nothing_else():
+    """``is_default_spotter_run`` picks what chapters 5, 7 and 11 call the default recipe: for each
+    seed, one run per held-out speaker, each run's command using no option that changes the recipe."""
+    study = measured.load("kws_fsdd_speaker_study")
+    chosen = [r for r in study if measured.is_default_spotter_run(r)]
+    seeds = {r["seed"] for r in chosen}
+    assert len(seeds) >= 2
+    for seed in seeds:
+        speakers = sorted(measured.held_out_speaker(r) for r in chosen if r["seed"] == seed)
+        assert speakers == sorted(chosen[0]["fsdd_speakers"]), (seed, speakers)
+    for run in chosen:
+        assert not re.search(r"--(instance-norm|normalize|augment|model (?!res8\b)|epochs (?!25\b))", run["command"]), run["command"]
+    assert not any(measured.is_default_spotter_run(r) for r in study if r.get("instance_norm") or r["normalize"] != "utterance")

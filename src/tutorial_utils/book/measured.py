@@ -88,6 +88,15 @@ def held_out_speaker(run: dict) -> str:
     return speaker
 
 
+def is_default_spotter_run(run: dict, model: str = "res8") -> bool:
+    """Whether a ``kws_fsdd_speaker_study`` run used the default recipe of ``python -m
+    tutorial_utils.train`` (40 synthetic voices, mixup 0.2, per-utterance normalisation, 25 epochs,
+    speed, shift, noise and SpecAugment, batch norm throughout) with ``model``, at any seed."""
+    return (run.get("synthetic_voices") == 40 and run["mixup"] == 0.2 and run["normalize"] == "utterance"
+            and run["epochs"] == 25 and run["model"] == model and not run.get("instance_norm")
+            and sorted(run["augment"]) == ["noise", "shift", "specaugment", "speed"])
+
+
 def leave_one_out_table(recipes: dict[str, list[dict]], metric: str, higher_is_better: bool = True) -> str:
     """A table of leave-one-speaker-out runs, one line per recipe (``{name: runs}``): ``metric`` per
     held-out speaker (the mean over seeds where a recipe ran several), the mean over speakers, each
