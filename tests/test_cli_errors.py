@@ -74,6 +74,7 @@ def fails(capsys, command, argv) -> str:
         (["--model", "bc-resnet-1", "--instance-norm", "1"], "bc-resnet-1 has its own normalisation"),
         (["--tta-speeds", "0.9,fast"], "give comma-separated playback rates"),
         (["--tta-speeds", "0,1"], "each rate must be between 0.5 and 2"),
+        (["--specaugment-masks", "0"], "--specaugment-masks must be at least 1"),
     ],
 )
 def test_usage_errors_are_one_line(capsys, argv, expected):

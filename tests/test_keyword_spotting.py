@@ -84,13 +84,13 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """A res8-narrow (instance norm in its first block) trained for one epoch on 40 FSDD clips by the
+    """A res8-narrow (instance norm in its first block, two SpecAugment masks of each kind) trained for one epoch on 40 FSDD clips by the
     command-line entry, also tested with speed test-time augmentation."""
     path = tmp_path_factory.mktemp("spotter") / "res8-narrow.pt"
     result = run(
         "tutorial_utils.train", "--dataset", "fsdd", "--model", "res8-narrow", "--epochs", "1", "--limit", "40",
         "--test-speakers", "theo", "--save", str(path), "--quiet", "--threads", "1", "--device", "cpu",
-        "--instance-norm", "1", "--tta-speeds", "0.9,1,1.1",
+        "--instance-norm", "1", "--tta-speeds", "0.9,1,1.1", "--specaugment-masks", "2",
     )
     assert result.returncode == 0, result.stderr
     return path, json.loads(result.stdout.strip().splitlines()[-1])
@@ -123,6 +123,7 @@ def test_reported_test_accuracy_is_the_saved_models_on_the_held_out_speakers_cli
     assert (predictions == digits).sum().item() == round(correct)
     assert line["test_predictions"] == predictions.tolist()  # each clip's digit, in fsdd_recordings' order
     assert line["instance_norm"] == 1 and type(model.blocks[0].bn1).__name__ == "InstanceBatchNorm2d"
+    assert line["specaugment_masks"] == 2
     loader = DataLoader(TensorDataset(waveforms, digits), batch_size=16)
     probabilities, _ = speed_tta_probabilities(model, loader, front_end, line["tta_speeds"])
     assert line["tta_speeds"] == [0.9, 1.0, 1.1] and line["tta_predictions"] == probabilities.argmax(1).tolist()
@@ -154,3 +155,18 @@ def test_train_command_rejects_unknown_augmentations(capsys):
     with pytest.raises(SystemExit) as exit:
         train.main(["--augment", "shift,reverb"])
     assert exit.value.code == 2 and "reverb" in capsys.readouterr().err
+
+
+def test_stronger_spec_augment_masks_more_of_each_clip():
+    """``AugmentConfig(masks=2)`` gives SpecAugment two masks of each kind: on average more of each
+    clip's features is set to the mask value than with one."""
+    features = torch.randn(256, 40, 101) + 5.0  # no feature is 0 before masking
+
+    def masked_fraction(masks: int) -> float:
+        front_end = FrontEnd(FrontEndConfig(), AugmentConfig(noise_recordings=False, masks=masks))
+        assert (front_end.spec_augment.freq_masks, front_end.spec_augment.time_masks) == (masks, masks)
+        torch.manual_seed(0)
+        return (front_end.spec_augment.train()(features) == 0).float().mean().item()
+
+    one, two = masked_fraction(1), masked_fraction(2)
+    assert 0 < one < two < 2 * one + 0.01

@@ -48,7 +48,8 @@ class AugmentConfig:
     random shift of up to ``time_shift`` seconds; with probability ``noise_p`` noise at an SNR uniform
     in ``snr_db`` (white, pink, brown, and background recordings if found); vocal tract length
     perturbation by a factor uniform in ``vtlp`` (off by default: (1, 1); Jaitly and Hinton used
-    (0.9, 1.1)); SpecAugment masks of up to ``freq_mask`` Mel bands and ``time_mask`` frames."""
+    (0.9, 1.1)); ``masks`` SpecAugment masks of each kind, of up to ``freq_mask`` Mel bands and
+    ``time_mask`` frames."""
 
     speed: tuple[float, float] = (0.9, 1.1)
     time_shift: float = 0.1
@@ -58,6 +59,7 @@ class AugmentConfig:
     vtlp: tuple[float, float] = (1.0, 1.0)
     freq_mask: int = 7
     time_mask: int = 10
+    masks: int = 1
     colors: tuple[str, ...] = field(default=("white", "pink", "brown"))
 
 
@@ -87,7 +89,8 @@ class FrontEnd(nn.Module):
                                        config.sample_rate, config.n_fft, config.n_mels)
         self.spec_augment: nn.Module = nn.Identity()
         if augmentation is not None:
-            self.spec_augment = augment.SpecAugment(augmentation.freq_mask, augmentation.time_mask)
+            self.spec_augment = augment.SpecAugment(augmentation.freq_mask, augmentation.time_mask,
+                                                    augmentation.masks, augmentation.masks)
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
         x = self.waveform_augment(waveforms)

@@ -39,7 +39,7 @@ SPEAKERS_HELP = ("FSDD: comma-separated speakers to use, the others ignored (def
 SYNTHETIC_VOICES = 40
 #: The options that make a keyword-spotting run what it is: a resume must repeat them.
 RUN_SETTINGS = ("dataset", "model", "plain", "speakers", "test_speakers", "epochs", "batch_size", "lr", "weight_decay",
-                "label_smoothing", "mixup", "normalize", "instance_norm", "train_on_validation", "synthetic_voices", "early_stopping", "seed", "limit",
+                "label_smoothing", "mixup", "normalize", "specaugment_masks", "instance_norm", "train_on_validation", "synthetic_voices", "early_stopping", "seed", "limit",
                 "teacher", "temperature", "distill_weight")
 
 
@@ -76,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--normalize", choices=["utterance", "band", "pcen", "none"], default="utterance",
                         help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), per-channel "
                              "energy normalisation in place of the log (PCEN), or none")
+    parser.add_argument("--specaugment-masks", type=common.positive("--specaugment-masks"), default=1, metavar="N",
+                        help="SpecAugment: N frequency and N time masks per clip (default 1 of each)")
     parser.add_argument("--instance-norm", type=int, default=0, metavar="BLOCKS",
                         help="res models: normalise half the channels of the first BLOCKS blocks per clip (IBN-a)")
     parser.add_argument("--tta-speeds", metavar="RATES",
@@ -199,6 +201,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         vtlp=(0.9, 1.1) if "vtlp" in augmentations else (1.0, 1.0),
         freq_mask=default.freq_mask if "specaugment" in augmentations else 0,
         time_mask=default.time_mask if "specaugment" in augmentations else 0,
+        masks=args.specaugment_masks,
     )
 
     began, began_cpu = time.perf_counter(), time.process_time()
@@ -266,6 +269,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         label_smoothing=args.label_smoothing,
         mixup=args.mixup,
         normalize=args.normalize,
+        **({"specaugment_masks": args.specaugment_masks} if args.specaugment_masks != 1 else {}),
         **({"instance_norm": args.instance_norm} if args.instance_norm else {}),
         synthetic_voices=args.synthetic_voices,
         **({"teacher": args.teacher, "temperature": args.temperature, "distill_weight": args.distill_weight}
