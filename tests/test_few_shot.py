@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import torch
 from sklearn.neighbors import NearestCentroid
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import Normalizer, StandardScaler
 
-from tutorial_utils.evaluation.few_shot import class_prototypes, nearest_prototype
+from tutorial_utils.evaluation.few_shot import centre_and_normalise, class_prototypes, nearest_prototype
 from tutorial_utils.models import kws_model
 
 
@@ -35,3 +37,25 @@ def test_the_spotters_embedding_is_what_its_classifier_sees():
     embedding = model.embed(x)
     assert embedding.shape == (3, model.output.in_features)
     torch.testing.assert_close(model.output(embedding), model(x))
+
+
+def test_centre_and_normalise_equals_scikit_learn():
+    generator = torch.Generator().manual_seed(1)
+    support, queries = torch.rand(30, 6, generator=generator) + 2, torch.rand(10, 6, generator=generator)
+    centre = support.mean(dim=0)
+    reference = make_pipeline(StandardScaler(with_std=False), Normalizer()).fit(support.numpy())
+    ours = centre_and_normalise(queries, centre)
+    torch.testing.assert_close(ours, torch.from_numpy(reference.transform(queries.numpy())).float())
+    torch.testing.assert_close(ours.norm(dim=1), torch.ones(10))
+
+
+def test_centring_lets_the_direction_decide_not_the_length():
+    # Class 0's prototype lies near the common centre, class 1's far from it: a clip in class 1's
+    # direction but near the centre is nearer to class 0, until lengths no longer count.
+    centre = torch.tensor([1.0, 1.0])
+    support = torch.tensor([[2.0, 1.0], [1.0, 5.0]])  # one clip of class 0, one of class 1
+    classes, prototypes = class_prototypes(support, torch.tensor([0, 1]))
+    quiet = torch.tensor([[1.2, 1.8]])  # mostly class 1's direction from the centre, but close to it
+    assert nearest_prototype(quiet, classes, prototypes).item() == 0
+    normalised = centre_and_normalise(prototypes, centre)
+    assert nearest_prototype(centre_and_normalise(quiet, centre), classes, normalised).item() == 1

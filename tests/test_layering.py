@@ -21,7 +21,7 @@ LAYERS = [
     ["book"],
     ["compression"],
     ["cli"],
-    ["train", "asr_train", "predict", "transcribe", "benchmark", "distributed", "export"],  # `python -m` entries
+    ["train", "asr_train", "predict", "transcribe", "benchmark", "distributed", "export", "enrol"],  # `python -m` entries
 ]
 
 
