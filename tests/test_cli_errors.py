@@ -13,7 +13,7 @@ import soundfile
 import torch
 
 from tutorial_utils import config
-from tutorial_utils.cli import ddp, predict, train, transcribe
+from tutorial_utils.cli import ddp, enrol, predict, train, transcribe
 from tutorial_utils.cli.common import writable_file
 from tutorial_utils.data import list_fsdd
 from tutorial_utils.data.text import DIGITS
@@ -79,6 +79,28 @@ def fails(capsys, command, argv) -> str:
 )
 def test_usage_errors_are_one_line(capsys, argv, expected):
     assert expected in fails(capsys, train.main, argv)
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--new-digits", "3,3"], "--new-digits 3,3: a number is repeated"),
+        (["--new-digits", "three"], "comma-separated whole numbers, such as 3,8"),
+        (["--new-digits", "3,10"], "one to eight different digits from 0 to 9"),
+        (["--shots", "1,0"], "--shots 1,0: each from 1 to 25"),
+        (["--draws", "0"], "--draws must be at least 1"),
+        (["--model", "bc-resnet-1"], "invalid choice: 'bc-resnet-1'"),
+    ],
+)
+def test_enrolment_usage_errors_are_one_line(capsys, argv, expected):
+    assert expected in fails(capsys, enrol.main, argv)
+
+
+@pytest.mark.skipif(not HAS_FSDD, reason="FSDD is not in the data directory")
+def test_the_held_out_speaker_must_be_among_those_used(capsys):
+    assert "--held-out nobody: not among the speakers used" in fails(capsys, enrol.main, ["--held-out", "nobody"])
+    message = fails(capsys, enrol.main, ["--held-out", "george", "--speakers", "jackson,theo"])
+    assert "not among the speakers used (jackson, theo)" in message
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")

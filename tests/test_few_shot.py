@@ -3,13 +3,31 @@ scikit-learn's NearestCentroid, and the spotter's embedding it uses."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
 import torch
 from sklearn.neighbors import NearestCentroid
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 
-from tutorial_utils.evaluation.few_shot import centre_and_normalise, class_prototypes, nearest_prototype
+from tutorial_utils import config
+from tutorial_utils.cli import enrol
+from tutorial_utils.data import FsddRecording, list_fsdd
+from tutorial_utils.evaluation.few_shot import (
+    centre_and_normalise,
+    class_prototypes,
+    enrolment_accuracy,
+    enrolment_sessions,
+    nearest_prototype,
+)
 from tutorial_utils.models import kws_model
+
+try:
+    HAS_FSDD = len(list_fsdd()) > 0
+except Exception:
+    HAS_FSDD = False
 
 
 def test_nearest_prototype_equals_scikit_learn():
@@ -59,3 +77,65 @@ def test_centring_lets_the_direction_decide_not_the_length():
     assert nearest_prototype(quiet, classes, prototypes).item() == 0
     normalised = centre_and_normalise(prototypes, centre)
     assert nearest_prototype(centre_and_normalise(quiet, centre), classes, normalised).item() == 1
+
+
+def recordings(speakers, digits, takes):
+    return [FsddRecording(Path(f"{d}_{s}_{t}.wav"), d, s, t) for s in speakers for d in digits for t in takes]
+
+
+def test_enrolment_sessions_never_test_what_they_enrol_from():
+    split = {"train": recordings(["ann", "bob"], range(10), range(10, 20)),
+             "validation": recordings(["ann", "bob"], range(10), range(5, 10)),
+             "test": recordings(["cy"], range(10), range(50))}
+    sessions = enrolment_sessions(split, [3, 8])
+    assert [len(sessions[k]) for k in ("pooled", "own", "held_out")] == [1, 2, 1]
+    for pool, tested in (pair for test in sessions.values() for pair in test):
+        assert pool and {r.digit for r in pool} == {3, 8} and not set(pool) & set(tested)
+        assert {r.digit for r in tested} == set(range(10))
+    (pool, tested), = sessions["held_out"]
+    assert min(r.take for r in pool) == 25 and max(r.take for r in tested) == 24
+    for pool, tested in sessions["own"]:
+        assert len({r.speaker for r in pool} | {r.speaker for r in tested}) == 1
+
+
+def test_enrolment_accuracy_on_separable_embeddings():
+    # Each digit's clips lie around its own corner of a 10-dimensional space: every draw is right.
+    generator = torch.Generator().manual_seed(2)
+    split = {"train": recordings(["ann"], range(10), range(10, 20)), "validation": recordings(["ann"], range(10), range(5, 10)),
+             "test": recordings(["cy"], range(10), range(50))}
+    every = split["train"] + split["validation"] + split["test"]
+    embedding_of = {r.path: torch.eye(10)[r.digit] * 5 + 0.1 * torch.randn(10, generator=generator) for r in every}
+    known = [r for r in split["train"] if r.digit not in (3, 8)]
+    support, labels = torch.stack([embedding_of[r.path] for r in known]), torch.tensor([r.digit for r in known])
+    for centre in (None, support.mean(dim=0)):
+        for sessions in enrolment_sessions(split, [3, 8]).values():
+            new, old = enrolment_accuracy(embedding_of, support, labels, sessions, [3, 8], shots=2, draws=3, centre=centre)
+            assert new == [1.0] * 3 and old == [1.0] * 3
+    with pytest.raises(ValueError, match="11 enrolment recordings of digit 3 asked for, 10 available"):
+        enrolment_accuracy(embedding_of, support, labels, enrolment_sessions(split, [3, 8])["pooled"], [3, 8], 11, 1)
+
+
+def test_enrolment_draws_are_repeatable_and_differ_from_each_other():
+    generator = torch.Generator().manual_seed(3)
+    split = {"train": recordings(["ann"], range(10), range(10, 30)), "validation": recordings(["ann"], range(10), range(5, 10)),
+             "test": recordings(["cy"], range(10), range(50))}
+    every = split["train"] + split["validation"] + split["test"]
+    embedding_of = {r.path: torch.randn(6, generator=generator) + 0.5 * r.digit for r in every}  # overlapping classes
+    known = [r for r in split["train"] if r.digit not in (3, 8)]
+    support, labels = torch.stack([embedding_of[r.path] for r in known]), torch.tensor([r.digit for r in known])
+    sessions = enrolment_sessions(split, [3, 8])["pooled"]
+    first = enrolment_accuracy(embedding_of, support, labels, sessions, [3, 8], shots=1, draws=8, seed=5)
+    assert first == enrolment_accuracy(embedding_of, support, labels, sessions, [3, 8], shots=1, draws=8, seed=5)
+    assert len(set(first[0])) > 1  # different enrolment recordings, different accuracies
+
+
+@pytest.mark.skipif(not HAS_FSDD, reason="FSDD is not in the data directory")
+def test_the_enrolment_command_reports_every_test(monkeypatch, capsys):
+    monkeypatch.setenv(config.PROFILE_VARIABLE, "ci")
+    result = enrol.main(["--limit", "40", "--shots", "1,5", "--draws", "2", "--quiet", "--held-out", "theo"])
+    assert json.loads(capsys.readouterr().out) == result
+    assert result["held_out"] == "theo" and result["new_digits"] == [3, 8] and result["train_clips"] == 40
+    assert sorted(result["accuracy"]) == sorted(f"{m}/{t}/{k}" for m in ("euclidean", "cl2n")
+                                                 for t in ("pooled", "own", "held_out") for k in (1, 5))
+    for value in result["accuracy"].values():
+        assert 0 <= value["new_min"] <= value["new"] <= value["new_max"] <= 1 and 0 <= value["known"] <= 1
