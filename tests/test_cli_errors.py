@@ -90,6 +90,7 @@ def test_usage_errors_are_one_line(capsys, argv, expected):
         (["--shots", "1,0"], "--shots 1,0: each from 1 to 25"),
         (["--draws", "0"], "--draws must be at least 1"),
         (["--model", "bc-resnet-1"], "invalid choice: 'bc-resnet-1'"),
+        (["--synthetic-voices", "-1"], "--synthetic-voices must be 0 or more, not -1"),
     ],
 )
 def test_enrolment_usage_errors_are_one_line(capsys, argv, expected):

@@ -132,9 +132,11 @@ def test_enrolment_draws_are_repeatable_and_differ_from_each_other():
 @pytest.mark.skipif(not HAS_FSDD, reason="FSDD is not in the data directory")
 def test_the_enrolment_command_reports_every_test(monkeypatch, capsys):
     monkeypatch.setenv(config.PROFILE_VARIABLE, "ci")
-    result = enrol.main(["--limit", "40", "--shots", "1,5", "--draws", "2", "--quiet", "--held-out", "theo"])
+    result = enrol.main(["--limit", "40", "--shots", "1,5", "--draws", "2", "--quiet", "--held-out", "theo",
+                         "--synthetic-voices", "1", "--mixup", "0.2"])
     assert json.loads(capsys.readouterr().out) == result
     assert result["held_out"] == "theo" and result["new_digits"] == [3, 8] and result["train_clips"] == 40
+    assert result["synthetic_voices"] == 1 and result["mixup"] == 0.2
     assert sorted(result["accuracy"]) == sorted(f"{m}/{t}/{k}" for m in ("euclidean", "cl2n")
                                                  for t in ("pooled", "own", "held_out") for k in (1, 5))
     for value in result["accuracy"].values():

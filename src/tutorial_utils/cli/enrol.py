@@ -20,12 +20,13 @@ import torch
 from .. import config
 from . import common
 from ..book.measured import record
-from ..data import FSDD_VERSION, evenly_spaced, fsdd_recordings, fsdd_speakers, load_fsdd_tensors
+from ..data import FSDD_VERSION, evenly_spaced, fsdd_recordings, fsdd_speakers, load_fsdd_tensors, synthetic
 from ..evaluation.few_shot import enrolment_accuracy, enrolment_sessions
 from ..front_end import AugmentConfig, FrontEnd, FrontEndConfig
 from ..models import KWS_MODELS, kws_model
 from ..training.loop import seed_everything
 from ..training.spotter import train_spotter
+from .train import check_synthetic_voices
 
 ENROL = ("python", "-m", "tutorial_utils.enrol")
 
@@ -41,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--speakers", help="FSDD: comma-separated speakers to use (default: all present)")
     parser.add_argument("--epochs", type=common.positive("--epochs"), default=config.by_profile(ci=1, cpu=10, gpu=10),
                         help="training epochs (default: 10, 1 in the ci profile)")
+    parser.add_argument("--synthetic-voices", type=int, default=0, metavar="N",
+                        help="add N synthetic voices from espeak-ng (the known digits only) to the training data")
+    parser.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA", help="mixup while training (0: off)")
     parser.add_argument("--shots", default="1,3,5", help="comma-separated numbers of enrolment recordings per digit")
     parser.add_argument("--draws", type=common.positive("--draws"), default=config.by_profile(ci=3, cpu=20, gpu=20),
                         help="random choices of the enrolment recordings (default: 20, 3 in the ci profile)")
@@ -56,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     shots = parse_integers(parser, "--shots", args.shots)
     if min(shots) < 1 or max(shots) > 25:
         parser.error(f"--shots {args.shots}: each from 1 to 25 (the held-out speaker enrols from 25 takes)")
+    check_synthetic_voices(parser, args.synthetic_voices)
     device = common.usable_device(parser, args.device)
     speakers = args.speakers.split(",") if args.speakers else None
     present = common.run(parser.prog, args.debug, lambda: sorted(set(speakers or fsdd_speakers())))
@@ -86,13 +91,14 @@ def _enrol(args: argparse.Namespace, argv: list[str], device: torch.device, new_
         waveforms, digits = load_fsdd_tensors(evenly_spaced([r for r in pool if r.digit in known], args.limit))
         return waveforms, torch.tensor([known.index(int(d)) for d in digits])
 
-    train_splits = {"train": known_tensors(split["train"]), "validation": known_tensors(split["validation"])}
+    voices = synthetic.ensure_synthetic_digits(args.synthetic_voices, progress=not args.quiet) if args.synthetic_voices else []
+    train_splits = {"train": known_tensors(split["train"] + voices), "validation": known_tensors(split["validation"])}
     train_splits["test"] = train_splits["validation"]
     seed_everything(args.seed)
     spotter = kws_model(args.model, len(known))
     began = time.perf_counter()
     history, _ = train_spotter(spotter, FrontEnd(FrontEndConfig(), AugmentConfig()), train_splits, epochs=args.epochs,
-                               seed=args.seed, device=device, progress=not args.quiet)
+                               mixup=args.mixup, seed=args.seed, device=device, progress=not args.quiet)
     train_seconds = time.perf_counter() - began
 
     clean = FrontEnd(FrontEndConfig()).to(device)  # the same features, no augmentation
@@ -116,7 +122,8 @@ def _enrol(args: argparse.Namespace, argv: list[str], device: torch.device, new_
     return record(
         ENROL, argv, device, task="few-shot", dataset="fsdd", fsdd_version=FSDD_VERSION,
         fsdd_speakers=sorted(speakers or fsdd_speakers()), held_out=args.held_out, new_digits=new_digits,
-        model=args.model, epochs=args.epochs, seed=args.seed, train_clips=len(train_splits["train"][1]),
+        model=args.model, epochs=args.epochs, synthetic_voices=args.synthetic_voices, mixup=args.mixup, seed=args.seed,
+        train_clips=len(train_splits["train"][1]),
         validation_accuracy=round(history["val_acc"][-1], 4), train_seconds=round(train_seconds, 1),
         shots=shots, draws=args.draws, accuracy=results,
     )
