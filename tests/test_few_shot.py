@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile
 import torch
 from sklearn.neighbors import NearestCentroid
 from sklearn.pipeline import make_pipeline
@@ -14,14 +16,16 @@ from sklearn.preprocessing import Normalizer, StandardScaler
 
 from tutorial_utils import config
 from tutorial_utils.cli import enrol
-from tutorial_utils.data import FsddRecording, list_fsdd
+from tutorial_utils.data import FsddRecording, list_fsdd, load_fsdd_tensors
 from tutorial_utils.evaluation.few_shot import (
     centre_and_normalise,
     class_prototypes,
+    embed_recordings,
     enrolment_accuracy,
     enrolment_sessions,
     nearest_prototype,
 )
+from tutorial_utils.front_end import FrontEnd, FrontEndConfig
 from tutorial_utils.models import kws_model
 
 try:
@@ -141,3 +145,18 @@ def test_the_enrolment_command_reports_every_test(monkeypatch, capsys):
                                                  for t in ("pooled", "own", "held_out") for k in (1, 5))
     for value in result["accuracy"].values():
         assert 0 <= value["new_min"] <= value["new"] <= value["new_max"] <= 1 and 0 <= value["known"] <= 1
+
+
+def test_embed_recordings_equals_the_model_on_the_stacked_clips(tmp_path):
+    generator = np.random.default_rng(4)
+    clips = []
+    for take in range(5):
+        path = tmp_path / f"{take % 10}_ann_{take}.wav"
+        soundfile.write(path, 0.1 * generator.standard_normal(8000).astype(np.float32), 8000)
+        clips.append(FsddRecording(path, take % 10, "ann", take))
+    model, front_end = kws_model("res8-narrow", 8).eval(), FrontEnd(FrontEndConfig())
+    embedding_of = embed_recordings(model, front_end, clips, batch_size=2)  # three batches: 2, 2, 1
+    assert list(embedding_of) == [r.path for r in clips]
+    with torch.no_grad():
+        expected = model.embed(front_end(load_fsdd_tensors(clips)[0]))
+    torch.testing.assert_close(torch.stack(list(embedding_of.values())), expected)

@@ -21,7 +21,7 @@ from .. import config
 from . import common
 from ..book.measured import record
 from ..data import FSDD_VERSION, evenly_spaced, fsdd_recordings, fsdd_speakers, load_fsdd_tensors, synthetic
-from ..evaluation.few_shot import enrolment_accuracy, enrolment_sessions
+from ..evaluation.few_shot import embed_recordings, enrolment_accuracy, enrolment_sessions
 from ..front_end import AugmentConfig, FrontEnd, FrontEndConfig
 from ..models import KWS_MODELS, kws_model
 from ..training.loop import seed_everything
@@ -62,10 +62,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
         parser.error(f"--shots {args.shots}: each from 1 to 25 (the held-out speaker enrols from 25 takes)")
     check_synthetic_voices(parser, args.synthetic_voices)
     device = common.usable_device(parser, args.device)
-    speakers = args.speakers.split(",") if args.speakers else None
-    present = common.run(parser.prog, args.debug, lambda: sorted(set(speakers or fsdd_speakers())))
-    if args.held_out not in present:
-        parser.error(f"--held-out {args.held_out}: not among the speakers used ({', '.join(present)})")
+    chosen = args.speakers.split(",") if args.speakers else None
+    speakers = common.run(parser.prog, args.debug, lambda: sorted(set(chosen or fsdd_speakers())))
+    if args.held_out not in speakers:
+        parser.error(f"--held-out {args.held_out}: not among the speakers used ({', '.join(speakers)})")
     if args.threads:
         torch.set_num_threads(args.threads)
     return common.run(parser.prog, args.debug, lambda: _enrol(args, argv, device, new_digits, shots, speakers))
@@ -83,7 +83,7 @@ def parse_integers(parser: argparse.ArgumentParser, option: str, text: str) -> l
 
 
 def _enrol(args: argparse.Namespace, argv: list[str], device: torch.device, new_digits: list[int], shots: list[int],
-           speakers: list[str] | None) -> dict:
+           speakers: list[str]) -> dict:
     known = [d for d in range(10) if d not in new_digits]
     split = fsdd_recordings(test_speakers=[args.held_out], speakers=speakers)
 
@@ -103,10 +103,7 @@ def _enrol(args: argparse.Namespace, argv: list[str], device: torch.device, new_
 
     clean = FrontEnd(FrontEndConfig()).to(device)  # the same features, no augmentation
     pool = split["train"] + split["validation"] + split["test"]
-    with torch.no_grad():
-        embeddings = torch.cat([spotter.eval().embed(clean(load_fsdd_tensors(pool[i:i + 250])[0].to(device))).cpu()
-                                for i in range(0, len(pool), 250)])
-    embedding_of = dict(zip((r.path for r in pool), embeddings))
+    embedding_of = embed_recordings(spotter, clean, pool)
     known_train = [r for r in split["train"] if r.digit in known]
     support = torch.stack([embedding_of[r.path] for r in known_train])
     support_labels = torch.tensor([r.digit for r in known_train])
@@ -121,7 +118,7 @@ def _enrol(args: argparse.Namespace, argv: list[str], device: torch.device, new_
                                                  "new_max": round(max(new), 4), "known": round(statistics.mean(old), 4)}
     return record(
         ENROL, argv, device, task="few-shot", dataset="fsdd", fsdd_version=FSDD_VERSION,
-        fsdd_speakers=sorted(speakers or fsdd_speakers()), held_out=args.held_out, new_digits=new_digits,
+        fsdd_speakers=speakers, held_out=args.held_out, new_digits=new_digits,
         model=args.model, epochs=args.epochs, synthetic_voices=args.synthetic_voices, mixup=args.mixup, seed=args.seed,
         train_clips=len(train_splits["train"][1]),
         validation_accuracy=round(history["val_acc"][-1], 4), train_seconds=round(train_seconds, 1),

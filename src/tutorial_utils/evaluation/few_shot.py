@@ -17,14 +17,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.fsdd import FsddRecording
+from torch import nn
 
-__all__ = ["Sessions", "centre_and_normalise", "class_prototypes", "enrolment_accuracy", "enrolment_sessions",
-           "nearest_prototype"]
+from ..data.fsdd import FsddRecording, load_fsdd_tensors
+
+__all__ = ["Sessions", "centre_and_normalise", "class_prototypes", "embed_recordings", "enrolment_accuracy",
+           "enrolment_sessions", "nearest_prototype"]
 
 #: One enrolment test: (enrolment pool, test clips) pairs, each pair enrolled on its own (one user's
 #: phone), the test clips of all pairs scored together.
 Sessions = list[tuple[list[FsddRecording], list[FsddRecording]]]
+
+
+def embed_recordings(model: nn.Module, front_end: nn.Module, recordings: Sequence[FsddRecording],
+                     batch_size: int = 250) -> dict[Path, torch.Tensor]:
+    """Each recording's embedding ``(dim,)`` (``model.embed`` of ``front_end``'s features, on the
+    model's device, in eval mode), keyed by its path; ``batch_size`` clips at a time, to spare memory."""
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        embeddings = [model.embed(front_end(load_fsdd_tensors(recordings[i:i + batch_size])[0].to(device))).cpu()
+                      for i in range(0, len(recordings), batch_size)]
+    return dict(zip((r.path for r in recordings), torch.cat(embeddings)))
 
 
 def class_prototypes(embeddings: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
