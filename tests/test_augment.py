@@ -256,3 +256,75 @@ def test_front_end_with_pcen_in_place_of_the_log():
     expected = features.pcen(features.mel_spectrogram(scaled, 8000, 256, 80, 40, window=front_end.log_mel.window))
     torch.testing.assert_close(front_end(waveforms), expected)
     torch.testing.assert_close(front_end(10 * waveforms), expected)  # unit RMS first: loudness does not matter
+
+
+# --- pitch, formants kept
+
+
+def vowel(f0: float, seconds: float = 0.5) -> torch.Tensor:
+    """Harmonics of ``f0`` under two formants (700 and 1800 Hz), at 8 kHz: a crude steady vowel."""
+    t = torch.arange(round(8000 * seconds), dtype=torch.float64) / 8000
+    harmonics = torch.arange(1, int(3900 / f0) + 1, dtype=torch.float64)
+    envelope = torch.exp(-((harmonics * f0 - 700) / 400) ** 2) + 0.5 * torch.exp(-((harmonics * f0 - 1800) / 500) ** 2)
+    return (envelope.unsqueeze(1) * torch.sin(2 * torch.pi * f0 * harmonics.unsqueeze(1) * t)).sum(0)
+
+
+def pitch_period(power: torch.Tensor) -> int:
+    """The quefrency (samples) of the strongest cepstral peak between 3 and 12.5 ms, averaged over frames."""
+    cepstrum = torch.fft.irfft(torch.log(power + 1e-10), n=256, dim=-2).mean(-1)
+    return int(cepstrum[..., 24:100].argmax()) + 24
+
+
+def test_spectral_envelope_keeps_low_quefrencies_and_removes_high_ones():
+    k = torch.arange(129, dtype=torch.float64)
+    smooth = 2.0 + torch.cos(torch.pi * k * 3 / 128) - 0.5 * torch.cos(torch.pi * k * 10 / 128)
+    ripple = 0.7 * torch.cos(torch.pi * k * 40 / 128)  # a "pitch" of 40 samples (200 Hz at 8 kHz)
+    log_power = (smooth + ripple).view(1, 129, 1).expand(2, 129, 3)
+    torch.testing.assert_close(augment.spectral_envelope(log_power, cutoff=20), smooth.view(1, 129, 1).expand(2, 129, 3))
+
+
+def test_shift_pitch_by_one_returns_the_power():
+    from tutorial_utils import features
+
+    power = features.power_spectrogram(torch.randn(3, 4000, generator=gen(8)), 256, 80)
+    torch.testing.assert_close(augment.shift_pitch(power, torch.ones(3)), power, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("factor", [0.8, 1.25])
+def test_shift_pitch_moves_the_harmonics_and_keeps_the_formants(factor):
+    from tutorial_utils import features
+
+    f0 = 150.0
+    power = features.power_spectrogram(vowel(f0).unsqueeze(0), 256, 80)  # (1, 129, frames)
+    shifted = augment.shift_pitch(power, torch.tensor([factor]))
+    assert pitch_period(power) == pytest.approx(8000 / f0, abs=1)
+    assert pitch_period(shifted) == pytest.approx(8000 / (f0 * factor), abs=1)
+    envelope = lambda p: augment.spectral_envelope(torch.log(p + 1e-10), 20).mean(-1)
+    moved = (envelope(shifted) - envelope(power))[..., 10:110].abs().max()  # 300-3400 Hz, the formants' range
+    assert moved < 0.1 * (envelope(power).max() - envelope(power).min())
+    resampled = features.power_spectrogram(augment.change_speed(vowel(f0).unsqueeze(0), torch.tensor([factor])), 256, 80)
+    assert (envelope(resampled) - envelope(power))[..., 10:110].abs().max() > 3 * moved  # speed moves the formants too
+
+
+def test_random_pitch_is_seeded_and_off_in_eval_mode_or_at_zero():
+    from tutorial_utils import features
+
+    power = features.power_spectrogram(torch.randn(4, 4000, generator=gen(9)), 256, 80)
+    first = augment.RandomPitch(4.0, generator=gen(10))(power)
+    torch.testing.assert_close(first, augment.RandomPitch(4.0, generator=gen(10))(power))
+    assert not torch.allclose(first, power)
+    pitch = augment.RandomPitch(4.0).eval()
+    assert pitch(power) is power
+    assert augment.RandomPitch(0.0)(power) is power
+
+
+def test_front_end_with_pitch_trains_shifted_and_evaluates_plain():
+    from tutorial_utils.front_end import AugmentConfig, FrontEnd, FrontEndConfig
+
+    waveforms = torch.randn(2, 8000, generator=gen(11))
+    only_pitch = AugmentConfig(speed=(1.0, 1.0), time_shift=0.0, noise_p=0.0, noise_recordings=False,
+                               pitch_semitones=4.0, freq_mask=0, time_mask=0)
+    front_end, plain = FrontEnd(FrontEndConfig(), only_pitch), FrontEnd(FrontEndConfig())
+    assert not torch.allclose(front_end(waveforms), plain(waveforms))
+    front_end.eval()
+    torch.testing.assert_close(front_end(waveforms), plain(waveforms))

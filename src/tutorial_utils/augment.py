@@ -1,7 +1,7 @@
 """Data augmentation for keyword spotting, batched on the device: random time shift, speed
 perturbation, additive noise at a chosen signal-to-noise ratio (generated coloured noise or
-recorded background noise), vocal tract length perturbation, and SpecAugment's frequency and time
-masks.
+recorded background noise), vocal tract length perturbation, a pitch shift that keeps the
+formants, and SpecAugment's frequency and time masks.
 
 Each augmentation is a function of explicit random choices (testable) and an ``nn.Module`` that
 draws them -- from ``generator`` if given, else from PyTorch's global generator, so that
@@ -22,8 +22,8 @@ from . import config, features
 from .data.audio import load_audio
 
 __all__ = [
-    "NOISE_EXPONENTS", "AddNoise", "RandomSpeed", "RandomTimeShift", "RandomVTLP", "SpecAugment", "change_speed",
-    "colored_noise", "vtlp_filterbanks", "vtlp_warp",
+    "NOISE_EXPONENTS", "AddNoise", "RandomPitch", "RandomSpeed", "RandomTimeShift", "RandomVTLP", "SpecAugment",
+    "change_speed", "colored_noise", "shift_pitch", "spectral_envelope", "vtlp_filterbanks", "vtlp_warp",
     "find_noise_recordings", "load_noise_recordings", "mask_along_axis", "mix_at_snr", "random_mask", "signal_power",
     "snr_db", "time_shift",
 ]
@@ -150,6 +150,58 @@ class RandomVTLP(nn.Module):
             return None
         warps = _uniform(*self.warps, batch_size, device, self.generator)
         return vtlp_filterbanks(warps, self.sample_rate, self.n_fft, self.n_mels)
+
+
+# --- pitch, formants kept -----------------------------------------------------------------------
+
+
+def spectral_envelope(log_power: torch.Tensor, cutoff: int) -> torch.Tensor:
+    """Cepstral smoothing along frequency: the part of ``log_power`` ``(..., n_freqs, frames)`` made of
+    quefrencies below ``cutoff`` samples, the vocal tract's envelope (formants) without the
+    harmonics of the voice's pitch (periods of ``cutoff`` samples or more), same shape."""
+    n_fft = 2 * (log_power.shape[-2] - 1)
+    cepstrum = torch.fft.irfft(log_power, n=n_fft, dim=-2)  # real and even: the spectrum is real
+    quefrency = torch.arange(n_fft, device=log_power.device)
+    lifter = ((quefrency < cutoff) | (quefrency > n_fft - cutoff)).to(cepstrum.dtype).unsqueeze(-1)
+    return torch.fft.rfft(cepstrum * lifter, dim=-2).real
+
+
+def shift_pitch(power: torch.Tensor, factors: torch.Tensor, cutoff: int = 20, floor: float = 1e-10) -> torch.Tensor:
+    """Raise the pitch of each power spectrogram ``(batch, n_freqs, frames)`` by ``factors[i]`` and keep
+    its formants: split the log power into :func:`spectral_envelope` plus the rest (the harmonics),
+    stretch the rest along frequency by the factor (bin ``k`` takes bin ``k / factor``, linearly
+    interpolated; nothing from beyond the top bin), and put the envelope back. The length in time
+    does not change, unlike :func:`change_speed`; ``factors`` of 1 give ``power`` back."""
+    log_power = torch.log(power + floor)
+    envelope = spectral_envelope(log_power, cutoff)
+    harmonics = log_power - envelope
+    n_freqs, frames = power.shape[-2:]
+    source = torch.arange(n_freqs, device=power.device, dtype=power.dtype) / factors.view(-1, 1).to(power.dtype)
+    left = source.floor().clamp(0, n_freqs - 1).long()
+    right = (left + 1).clamp(max=n_freqs - 1)
+    fraction = (source - left).unsqueeze(-1)
+    pick = lambda index: harmonics.gather(-2, index.unsqueeze(-1).expand(-1, -1, frames))
+    moved = (pick(left) * (1 - fraction) + pick(right) * fraction) * (source <= n_freqs - 1).unsqueeze(-1)
+    return (torch.exp(envelope + moved) - floor).clamp(min=0)
+
+
+class RandomPitch(nn.Module):
+    """Shift the pitch of every power spectrogram ``(batch, n_freqs, frames)`` by a number of
+    semitones uniform in ``[-semitones, semitones]``, formants kept (:func:`shift_pitch`; training
+    mode only)."""
+
+    def __init__(self, semitones: float, cutoff: int = 20, generator: torch.Generator | None = None):
+        super().__init__()
+        self.semitones, self.cutoff, self.generator = semitones, cutoff, generator
+
+    def extra_repr(self) -> str:
+        return f"semitones={self.semitones}, cutoff={self.cutoff}"
+
+    def forward(self, power: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.semitones == 0:
+            return power
+        steps = _uniform(-self.semitones, self.semitones, power.shape[0], power.device, self.generator)
+        return shift_pitch(power, 2 ** (steps / 12), self.cutoff)
 
 
 # --- noise ------------------------------------------------------------------------------------

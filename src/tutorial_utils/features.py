@@ -13,6 +13,7 @@ filterbank, ``htk=True, norm=None`` (its default is Slaney's scale with area nor
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -253,6 +254,7 @@ def mel_spectrogram(
     pad_mode: str = "reflect",
     window: torch.Tensor | None = None,
     fbank: torch.Tensor | None = None,
+    spectrum: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Mel power spectrogram ``(..., time) -> (..., n_mels, frames)``.
 
@@ -260,12 +262,16 @@ def mel_spectrogram(
     ``torchaudio.transforms.MelSpectrogram`` with the same arguments (``mel_scale=scale``).
     ``window`` and ``fbank`` ``(n_fft // 2 + 1, n_mels)``: precomputed, as a module keeps them; a
     batch of filterbanks ``(batch, n_fft // 2 + 1, n_mels)`` gives each waveform its own (as
-    vocal tract length perturbation does, :class:`tutorial_utils.augment.RandomVTLP`).
+    vocal tract length perturbation does, :class:`tutorial_utils.augment.RandomVTLP`). ``spectrum``:
+    a function applied to the power spectrogram before the filterbank (for example
+    :class:`tutorial_utils.augment.RandomPitch`).
     """
     if fbank is None:
         fbank = mel_filterbank(n_fft // 2 + 1, sample_rate, n_mels, f_min, f_max, scale, norm,
                                dtype=waveform.dtype, device=waveform.device)
     spec = power_spectrogram(waveform, n_fft, hop_length, center=center, pad_mode=pad_mode, window=window)
+    if spectrum is not None:
+        spec = spectrum(spec)
     return fbank.to(spec.dtype).transpose(-2, -1) @ spec
 
 
@@ -433,16 +439,18 @@ class LogMelSpectrogram(nn.Module):
         self.register_buffer("fbank", mel_filterbank(n_fft // 2 + 1, sample_rate, n_mels, f_min, f_max),
                              persistent=False)
 
-    def mel_power(self, waveform: torch.Tensor, fbank: torch.Tensor | None = None) -> torch.Tensor:
+    def mel_power(self, waveform: torch.Tensor, fbank: torch.Tensor | None = None,
+                  spectrum: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
         """The Mel power before the log, ``(..., time) -> (..., n_mels, frames)``; ``fbank``:
         filterbanks to use instead of the module's, e.g. one per waveform ``(batch, n_fft // 2 + 1,
-        n_mels)`` (see :func:`mel_spectrogram`)."""
+        n_mels)``; ``spectrum``: applied to the power spectrogram first (see :func:`mel_spectrogram`)."""
         return mel_spectrogram(waveform, self.sample_rate, self.n_fft, self.hop_length, self.n_mels,
-                               window=self.window, fbank=self.fbank if fbank is None else fbank)
+                               window=self.window, fbank=self.fbank if fbank is None else fbank, spectrum=spectrum)
 
-    def forward(self, waveform: torch.Tensor, fbank: torch.Tensor | None = None) -> torch.Tensor:
-        """``fbank``: as for :meth:`mel_power`."""
-        log_mel = torch.log(self.mel_power(waveform, fbank) + self.eps)
+    def forward(self, waveform: torch.Tensor, fbank: torch.Tensor | None = None,
+                spectrum: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """``fbank``, ``spectrum``: as for :meth:`mel_power`."""
+        log_mel = torch.log(self.mel_power(waveform, fbank, spectrum) + self.eps)
         return normalize(log_mel) if self.normalize else log_mel
 
     def extra_repr(self) -> str:

@@ -48,7 +48,8 @@ class AugmentConfig:
     random shift of up to ``time_shift`` seconds; with probability ``noise_p`` noise at an SNR uniform
     in ``snr_db`` (white, pink, brown, and background recordings if found); vocal tract length
     perturbation by a factor uniform in ``vtlp`` (off by default: (1, 1); Jaitly and Hinton used
-    (0.9, 1.1)); ``masks`` SpecAugment masks of each kind, of up to ``freq_mask`` Mel bands and
+    (0.9, 1.1)); a pitch shift of up to ``pitch_semitones`` either way that keeps the formants (off
+    by default: 0); ``masks`` SpecAugment masks of each kind, of up to ``freq_mask`` Mel bands and
     ``time_mask`` frames."""
 
     speed: tuple[float, float] = (0.9, 1.1)
@@ -57,6 +58,7 @@ class AugmentConfig:
     snr_db: tuple[float, float] = (5.0, 30.0)
     noise_recordings: bool = True
     vtlp: tuple[float, float] = (1.0, 1.0)
+    pitch_semitones: float = 0.0
     freq_mask: int = 7
     time_mask: int = 10
     masks: int = 1
@@ -65,8 +67,8 @@ class AugmentConfig:
 
 class FrontEnd(nn.Module):
     """Waveforms ``(batch, samples)`` -> features ``(batch, n_mels, frames)``: speed, time shift and
-    noise (training only) -> unit RMS -> log-Mel (its Mel filterbank warped per example by VTLP in
-    training) -> normalisation (see :class:`FrontEndConfig`) -> SpecAugment (training only);
+    noise (training only) -> unit RMS -> log-Mel (in training, its power spectrogram pitch-shifted
+    and its Mel filterbank warped per example by VTLP) -> normalisation (see :class:`FrontEndConfig`) -> SpecAugment (training only);
     augmentation only if ``augmentation`` is given."""
 
     def __init__(self, config: FrontEndConfig = FrontEndConfig(), augmentation: AugmentConfig | None = None,
@@ -87,6 +89,7 @@ class FrontEnd(nn.Module):
         )
         self.vtlp = augment.RandomVTLP((1.0, 1.0) if augmentation is None else augmentation.vtlp,
                                        config.sample_rate, config.n_fft, config.n_mels)
+        self.pitch = augment.RandomPitch(0.0 if augmentation is None else augmentation.pitch_semitones)
         self.spec_augment: nn.Module = nn.Identity()
         if augmentation is not None:
             self.spec_augment = augment.SpecAugment(augmentation.freq_mask, augmentation.time_mask,
@@ -98,9 +101,9 @@ class FrontEnd(nn.Module):
             x = x / x.pow(2).mean(dim=-1, keepdim=True).sqrt().clamp(min=1e-8)
         fbank = self.vtlp(x.shape[0], x.device)
         if self.config.normalize == "pcen":
-            x = features.pcen(self.log_mel.mel_power(x, fbank))
+            x = features.pcen(self.log_mel.mel_power(x, fbank, self.pitch))
         else:
-            x = self.log_mel(x, fbank)
+            x = self.log_mel(x, fbank, self.pitch)
         if self.config.normalize == "utterance":
             x = (x - x.mean(dim=(-2, -1), keepdim=True)) / x.std(dim=(-2, -1), keepdim=True).clamp(min=1e-5)
         return self.spec_augment(x)

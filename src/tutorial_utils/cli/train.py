@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--mixup", type=float, default=0.2, metavar="ALPHA",
                         help="mixup: mix each batch with a shuffled copy, weight ~ Beta(ALPHA, ALPHA) (0: off; default 0.2)")
     parser.add_argument("--augment", default="speed,shift,noise,specaugment",
-                        help="comma-separated augmentations among speed, shift, noise, vtlp, specaugment; or none")
+                        help="comma-separated augmentations among speed, shift, noise, vtlp, pitch, specaugment; or none")
     parser.add_argument("--normalize", choices=["utterance", "band", "pcen", "none"], default="utterance",
                         help="per-utterance normalisation: the whole spectrogram, each Mel band (CMVN), per-channel "
                              "energy normalisation in place of the log (PCEN), or none")
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     if args.workers is not None and args.workers < 0:
         parser.error(f"--workers must be 0 or more, not {args.workers}")
     augmentations = set() if args.augment == "none" else set(args.augment.split(","))
-    known = {"speed", "shift", "noise", "vtlp", "specaugment"}
+    known = {"speed", "shift", "noise", "vtlp", "pitch", "specaugment"}
     if augmentations - known:
         parser.error(f"--augment: unknown {sorted(augmentations - known)}; choose among {sorted(known)} or none")
     if args.instance_norm and args.model not in KWS_MODELS:
@@ -199,6 +199,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         time_shift=default.time_shift if "shift" in augmentations else 0.0,
         noise_p=default.noise_p if "noise" in augmentations else 0.0,
         vtlp=(0.9, 1.1) if "vtlp" in augmentations else (1.0, 1.0),
+        pitch_semitones=4.0 if "pitch" in augmentations else 0.0,
         freq_mask=default.freq_mask if "specaugment" in augmentations else 0,
         time_mask=default.time_mask if "specaugment" in augmentations else 0,
         masks=args.specaugment_masks,
