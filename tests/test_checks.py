@@ -435,6 +435,42 @@ def test_label_smoothed_cross_entropy_names_common_mistakes(capsys):
     assert "not implemented yet" in capsys.readouterr().out
 
 
+# -- shift_pitch (chapter 5) ---------------------------------------------------------------------------
+
+
+solution_shift_pitch = solution(5, "ex-ch5-pitch-shift", "my_shift_pitch")
+
+
+def test_shift_pitch_accepts_the_solution_and_it_raises_the_pitch(capsys):
+    from tutorial_utils import augment
+
+    assert checks.check_shift_pitch(solution_shift_pitch)
+    assert "✓ shift_pitch: correct" in capsys.readouterr().out
+    power = torch.rand(1, 129, 5, generator=torch.Generator().manual_seed(4)) + 0.1
+    torch.testing.assert_close(solution_shift_pitch(power, 1.25), augment.shift_pitch(power, torch.tensor([1.25])))
+
+
+def test_shift_pitch_names_common_mistakes(capsys):
+    from tutorial_utils import augment
+
+    def wrong_way(power, factor):
+        return augment.shift_pitch(power, torch.full((power.shape[0],), 1 / factor, dtype=power.dtype))
+
+    def formants_too(power, factor):  # the whole log spectrum stretched
+        return augment.shift_pitch(power, torch.full((power.shape[0],), factor, dtype=power.dtype), cutoff=0)
+
+    assert not checks.check_shift_pitch(wrong_way)
+    assert "moved the wrong way" in capsys.readouterr().out
+    assert not checks.check_shift_pitch(formants_too)
+    assert "formants moved with the pitch" in capsys.readouterr().out
+    assert not checks.check_shift_pitch(lambda power, factor: power)
+    assert "different values" in capsys.readouterr().out
+    assert not checks.check_shift_pitch(lambda power, factor: None)
+    assert "return" in capsys.readouterr().out
+    assert not checks.check_shift_pitch(stub)
+    assert "not implemented yet" in capsys.readouterr().out
+
+
 # -- loss_scales (chapter 6) --------------------------------------------------------------------------
 
 

@@ -354,6 +354,36 @@ def check_mix_at_snr(student_fn: Callable[[torch.Tensor, torch.Tensor, float], t
     return _verdict("mix_at_snr", student_fn, find_problem)
 
 
+def check_shift_pitch(student_fn: Callable[[torch.Tensor, float], torch.Tensor]) -> bool:
+    """Check ``student_fn(power, factor)`` for power spectrograms ``(batch, n_freqs, frames)``: the pitch
+    raised by ``factor`` with the formants kept, as :func:`tutorial_utils.augment.shift_pitch` (cepstral
+    envelope below 20 samples of ``log(power + 1e-10)``); compared as log power."""
+
+    def log_power(power: Any) -> torch.Tensor:
+        return torch.log(torch.as_tensor(power).detach().to(torch.float64).clamp(min=0) + 1e-10)
+
+    def find_problem(fn: Callable) -> str | None:
+        generator = torch.Generator().manual_seed(5)
+        for factor in (1.2, 0.85, 1.0):
+            power = (4 * torch.rand(2, 129, 7, generator=generator, dtype=torch.float64)).exp()
+            factors = torch.full((2,), factor, dtype=torch.float64)
+            variants = {
+                "the formants moved with the pitch: stretch only what is left after subtracting the envelope":
+                    log_power(augment.shift_pitch(power, factors, cutoff=0)),
+                "the pitch moved the wrong way: bin k takes the value of bin k / factor, not of k * factor":
+                    log_power(augment.shift_pitch(power, 1 / factors)),
+            }
+            got = fn(power.clone(), factor)
+            call = f"the log of {getattr(fn, '__name__', 'your function')}(power, {factor}) for a (2, 129, 7) power"
+            problem = _compare(call, None if got is None else log_power(got),
+                               log_power(augment.shift_pitch(power, factors)), atol=1e-6, variants=variants)
+            if problem is not None:
+                return problem
+        return None
+
+    return _verdict("shift_pitch", student_fn, find_problem)
+
+
 def check_label_smoothed_cross_entropy(student_fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> bool:
     """Check ``student_fn(logits, targets, smoothing) -> mean loss`` for ``logits`` ``(batch, classes)``
     and class indices ``targets`` ``(batch,)``: the cross-entropy against ``(1 - smoothing) one_hot +
