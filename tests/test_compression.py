@@ -246,6 +246,49 @@ def test_macs_of_res8_equal_a_count_by_hand():
     assert macs(model, features) == first + blocks + 45 * 10
 
 
+
+def lstm_by_matrix_products(lstm: torch.nn.LSTM, x: torch.Tensor) -> torch.Tensor:
+    """``lstm(x)[0]`` for batch-first ``x``, written with one matrix product per gate input and frame."""
+    for layer in range(lstm.num_layers):
+        outputs = []
+        for direction in range(2 if lstm.bidirectional else 1):
+            suffix = f"_l{layer}" + ("_reverse" if direction else "")
+            w_ih, w_hh = getattr(lstm, "weight_ih" + suffix), getattr(lstm, "weight_hh" + suffix)
+            bias = getattr(lstm, "bias_ih" + suffix) + getattr(lstm, "bias_hh" + suffix)
+            h = c = x.new_zeros(x.shape[0], lstm.hidden_size)
+            frames = []
+            for t in (reversed if direction else iter)(range(x.shape[1])):
+                i, f, g, o = (x[:, t] @ w_ih.T + h @ w_hh.T + bias).chunk(4, dim=-1)
+                c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+                h = o.sigmoid() * c.tanh()
+                frames.append(h)
+            outputs.append(torch.stack(frames[::-1] if direction else frames, dim=1))
+        x = torch.cat(outputs, dim=-1)
+    return x
+
+
+def test_macs_of_an_lstm_equal_pytorchs_count_of_the_same_lstm_as_matrix_products():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    lstm, x = torch.nn.LSTM(6, 5, num_layers=2, bidirectional=True, batch_first=True).eval(), torch.randn(3, 7, 6)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        by_hand = lstm_by_matrix_products(lstm, x)
+    with torch.no_grad():
+        torch.testing.assert_close(by_hand, lstm(x)[0])  # the same computation
+    assert macs(lstm, x) == counter.get_total_flops() // 2 == 3 * 7 * 2 * 4 * 5 * ((6 + 5) + (10 + 5))
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor([7, 4, 2]), batch_first=True)
+    assert macs(lstm, packed) == (7 + 4 + 2) * 2 * 4 * 5 * ((6 + 5) + (10 + 5))  # padding costs nothing
+
+
+def test_macs_of_self_attention_count_projections_scores_and_weighted_sums():
+    from tutorial_utils.models.attention import MultiHeadSelfAttention
+
+    frames, dim = 9, 8
+    attention = MultiHeadSelfAttention(dim, heads=2).eval()
+    projections = 4 * frames * dim * dim  # query, key, value and output
+    attended = 2 * frames * frames * dim  # Q K^T and the weighted sum of the values, all heads together
+    assert macs(attention, torch.randn(1, frames, dim)) == projections + attended
+
 def test_latency_reports_the_median_and_restores_threads():
     threads = torch.get_num_threads()
     calls = []

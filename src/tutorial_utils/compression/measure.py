@@ -27,13 +27,43 @@ def file_kilobytes(path: str | Path) -> float:
     return Path(path).stat().st_size / 1000
 
 
+def _recurrent_macs(module: nn.RNNBase, inputs: tuple) -> int:
+    """Multiply-accumulates of an LSTM, GRU or RNN call: per layer, direction and frame, ``gates ×
+    hidden × (layer input + hidden)`` (the input and the recurrent matrix products)."""
+    x = inputs[0]
+    frames = x.data.shape[0] if isinstance(x, nn.utils.rnn.PackedSequence) else x.shape[:-1].numel()
+    gates = {"LSTM": 4, "GRU": 3}.get(type(module).__name__, 1)
+    directions = 2 if module.bidirectional else 1
+    total = 0
+    for layer in range(module.num_layers):
+        layer_input = module.input_size if layer == 0 else module.hidden_size * directions
+        total += directions * frames * gates * module.hidden_size * (layer_input + module.hidden_size)
+    return total
+
+
 def macs(model: nn.Module, example: torch.Tensor) -> int:
-    """Multiply-accumulates of one forward pass of ``example`` (torchinfo's count)."""
+    """Multiply-accumulates of one forward pass of ``example``: PyTorch's ``FlopCounterMode`` count of
+    every matrix product and convolution, halved (one multiply-accumulate is two floating-point
+    operations). Recurrent layers are counted by :func:`_recurrent_macs` instead, because the counter
+    sees their matrix products on some paths (packed sequences) and not inside fused kernels.
+    Element-wise work (activations, normalisation, pooling) and FFTs are not counted."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    root = type(model).__name__
+    recurrent = {(f"{root}.{name}" if name else root): module for name, module in model.named_modules()
+                 if isinstance(module, nn.RNNBase)}
+    by_formula = [0]
+    count = lambda module, inputs, output: by_formula.__setitem__(0, by_formula[0] + _recurrent_macs(module, inputs))  # noqa: E731
+    hooks = [module.register_forward_hook(count) for module in recurrent.values()]
     try:
-        import torchinfo
-    except ImportError as error:
-        raise ImportError("counting multiply-accumulates needs torchinfo: pip install torchinfo") from error
-    return int(torchinfo.summary(model, input_data=example, verbose=0).total_mult_adds)
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(example)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    counts = counter.get_flop_counts()
+    seen_inside_recurrent = sum(sum(counts.get(name, {}).values()) for name in recurrent)
+    return (counter.get_total_flops() - seen_inside_recurrent) // 2 + by_formula[0]
 
 
 @dataclass(frozen=True)
