@@ -52,9 +52,9 @@ def macs(model: nn.Module, example: torch.Tensor) -> int:
     root = type(model).__name__
     recurrent = {(f"{root}.{name}" if name else root): module for name, module in model.named_modules()
                  if isinstance(module, nn.RNNBase)}
-    by_formula = [0]
-    count = lambda module, inputs, output: by_formula.__setitem__(0, by_formula[0] + _recurrent_macs(module, inputs))  # noqa: E731
-    hooks = [module.register_forward_hook(count) for module in recurrent.values()]
+    by_formula: list[int] = []  # one count per recurrent call
+    hooks = [module.register_forward_hook(lambda m, inputs, output: by_formula.append(_recurrent_macs(m, inputs)))
+             for module in recurrent.values()]
     try:
         with FlopCounterMode(display=False) as counter, torch.no_grad():
             model(example)
@@ -63,7 +63,7 @@ def macs(model: nn.Module, example: torch.Tensor) -> int:
             hook.remove()
     counts = counter.get_flop_counts()
     seen_inside_recurrent = sum(sum(counts.get(name, {}).values()) for name in recurrent)
-    return (counter.get_total_flops() - seen_inside_recurrent) // 2 + by_formula[0]
+    return (counter.get_total_flops() - seen_inside_recurrent) // 2 + sum(by_formula)
 
 
 @dataclass(frozen=True)
