@@ -25,6 +25,7 @@ from ..data import synthetic
 from ..front_end import AugmentConfig, FrontEnd, FrontEndConfig
 from ..evaluation.tta import speed_tta_probabilities
 from ..models import ASR_MODELS, KWS_MODELS, SPOTTER_MODELS, kws_model
+from ..models.asr import NORMALIZATIONS as ASR_NORMALIZATIONS
 from ..training.asr import train_connected_digits
 from ..compression.distill import distillation_step
 from ..training.checkpoint import check_resumable, load_checkpoint, load_spotter, save_spotter
@@ -302,6 +303,8 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     parser.add_argument("--model", choices=list(ASR_MODELS), default="conv",
                         help="the acoustic model: the residual 1-D conv, or a rival of about its size")
     parser.add_argument("--plain", action="store_true", help="without skip connections (conv, transformer, conformer)")
+    parser.add_argument("--normalize", choices=ASR_NORMALIZATIONS, default="band",
+                        help="per-utterance normalisation: each Mel band (CMVN), or the whole spectrogram at once")
     parser.add_argument("--speakers", help=SPEAKERS_HELP)
     split = parser.add_mutually_exclusive_group()
     split.add_argument("--test-speakers", help="comma-separated: speaker-independent split (default: speaker-dependent)")
@@ -344,7 +347,7 @@ def _train_recognisers(args: argparse.Namespace, argv: Sequence[str], device: to
             fold, epochs=args.epochs, counts=counts, batch_size=args.batch_size, learning_rate=args.lr,
             beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=save, cache=args.cache_dir,
             device=device, progress=True, speakers=used, synthetic_voices=args.synthetic_voices,
-            model_config=replace(ASR_MODELS[args.model], residual=not args.plain),
+            model_config=replace(ASR_MODELS[args.model], residual=not args.plain, normalize=args.normalize),
         )
         result.pop("profile"), result.pop("device")
         if save:

@@ -40,6 +40,7 @@ __all__ = [
     "RecognizerConfig",
     "DIGIT_MODEL",
     "ASR_MODELS",
+    "NORMALIZATIONS",
 ]
 
 
@@ -118,15 +119,18 @@ class ConvCTC(nn.Module):
         return self.classifier(self.epilogue(self.blocks(self.prologue(features))))
 
 
-def _masked_normalize(features: torch.Tensor, frames: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Per-utterance, per-band mean and variance normalisation over each utterance's own frames only.
+def _masked_normalize(features: torch.Tensor, frames: torch.Tensor, per_band: bool = True, eps: float = 1e-5) -> torch.Tensor:
+    """Per-utterance mean and variance normalisation over each utterance's own frames only: of each
+    Mel band (``per_band``, CMVN) or of the whole spectrogram at once (one mean and one variance,
+    keeping the spectral shape).
 
     ``features``: ``(batch, n_mels, frames)``; padded frames are set to zero.
     """
     mask = ~padding_mask(frames, features.shape[-1]).unsqueeze(1)
-    count = frames.clamp(min=1).view(-1, 1, 1).to(features.dtype)
-    mean = (features * mask).sum(-1, keepdim=True) / count
-    var = (((features - mean) * mask) ** 2).sum(-1, keepdim=True) / count
+    dims = -1 if per_band else (-2, -1)
+    count = (frames.clamp(min=1) * (1 if per_band else features.shape[-2])).view(-1, 1, 1).to(features.dtype)
+    mean = (features * mask).sum(dims, keepdim=True) / count
+    var = (((features - mean) * mask) ** 2).sum(dims, keepdim=True) / count
     return (features - mean) / (var + eps).sqrt() * mask
 
 
@@ -140,7 +144,10 @@ class RecognizerConfig:
     :class:`~tutorial_utils.models.sequence.SequenceCTC` around an encoder of ``layers`` layers
     of width ``channels`` (``heads`` attention heads for ``"transformer"`` and ``"conformer"``).
     ``residual=False`` removes the skip connections (of the conv blocks, Transformer and Conformer
-    layers; an LSTM has none)."""
+    layers; an LSTM has none). ``normalize``, per utterance: ``"band"`` normalises each Mel band
+    over the frames (CMVN); ``"utterance"`` scales the waveform to unit RMS and normalises the whole
+    log-Mel spectrogram with one mean and one variance (the keyword spotters' default, see
+    :class:`tutorial_utils.front_end.FrontEndConfig`)."""
 
     sample_rate: int = 8000
     n_fft: int = 256
@@ -156,12 +163,20 @@ class RecognizerConfig:
     layers: int = 4
     heads: int = 4
     residual: bool = True
+    normalize: str = "band"
+
+    def __post_init__(self):
+        if self.normalize not in NORMALIZATIONS:
+            raise ValueError(f"normalize must be one of {NORMALIZATIONS}, not {self.normalize!r}")
 
     @classmethod
     def from_dict(cls, values: dict) -> RecognizerConfig:
         """The config saved as a dict (lists back to tuples)."""
         return cls(**{**values, "kernels": tuple(values["kernels"])})
 
+
+#: The per-utterance normalisations a :class:`RecognizerConfig` can name.
+NORMALIZATIONS = ("band", "utterance")
 
 #: The acoustic models a :class:`RecognizerConfig` can name, a residual 1-D conv and its rivals.
 ENCODERS = ("conv", "blstm", "transformer", "conformer")
@@ -234,7 +249,11 @@ class SpeechRecognizer(nn.Module):
         if lengths is None:
             lengths = torch.full((waveforms.shape[0],), waveforms.shape[-1], device=waveforms.device)
         frames = self.feature_frames(lengths)
-        features = self.spec_augment(_masked_normalize(self.features(waveforms), frames))
+        per_band = self.config.normalize == "band"
+        if not per_band:  # unit RMS over each waveform's own samples (padding is zeros)
+            rms = (waveforms.pow(2).sum(-1, keepdim=True) / lengths.unsqueeze(-1).clamp(min=1)).sqrt()
+            waveforms = waveforms / rms.clamp(min=1e-8)
+        features = self.spec_augment(_masked_normalize(self.features(waveforms), frames, per_band))
         return self.acoustic(features, frames), self.acoustic.output_frames(frames)
 
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -294,6 +294,7 @@ def train_connected_digits(
         "profile": config.profile(),
         "device": config.device_name(torch.device(device)),
         "model": model_config.encoder + ("" if model_config.residual else "-plain"),
+        "normalize": model_config.normalize,
         "parameters": sum(p.numel() for p in model.parameters()),
         "epochs": epochs,
         "learning_rate": learning_rate,
