@@ -11,7 +11,9 @@ from tutorial_utils.models.asr import (
     ConvCTC,
     ResidualBlock1d,
     SeparableConv1d,
+    RecognizerConfig,
     SpeechRecognizer,
+    _masked_normalize,
 )
 
 
@@ -60,10 +62,41 @@ def test_augmentation_only_in_training_mode():
     assert not torch.equal(model(x)[0], model(x)[0])
 
 
+@pytest.mark.parametrize("per_band", [True, False])
+def test_normalisation_sees_only_each_utterances_own_frames(per_band):
+    features, frames = torch.randn(2, 6, 30) * 3 + 5, torch.tensor([30, 17])
+    out = _masked_normalize(features, frames, per_band)
+    for i, n in enumerate(frames.tolist()):
+        alone = features[i, :, :n]
+        dims = -1 if per_band else (-2, -1)
+        mean, var = alone.mean(dims, keepdim=True), alone.var(dims, keepdim=True, unbiased=False)
+        torch.testing.assert_close(out[i, :, :n], (alone - mean) / (var + 1e-5).sqrt())
+        assert not out[i, :, n:].any()
+    # per band, every band has mean 0; over the utterance, only the whole spectrogram has
+    valid = out[1, :, :17]
+    assert valid.mean(-1).abs().max() < 1e-5 if per_band else valid.mean(-1).abs().max() > 0.1
+    torch.testing.assert_close(valid.mean(), torch.tensor(0.0), atol=1e-5, rtol=0)
+
+
+def test_utterance_normalisation_ignores_loudness():
+    model = SpeechRecognizer(11, channels=16, kernels=(5,), normalize="utterance").eval()
+    speech = torch.cat([torch.randn(1, 3000), 1e-4 * torch.randn(1, 1000), torch.zeros(1, 1000)], dim=-1)
+    lengths = torch.tensor([4000])  # a near-silent end, then padding, as in a batch
+    # unit RMS first: the log's floor sits equally far below the quiet and the loud take
+    torch.testing.assert_close(model(1e-3 * speech, lengths)[0], model(speech, lengths)[0], atol=1e-4, rtol=0)
+
+
+def test_unknown_normalisation_is_refused():
+    with pytest.raises(ValueError, match="normalize must be one of"):
+        RecognizerConfig(normalize="mel")
+
+
 def test_save_and_load_round_trip(tmp_path):
-    model = SpeechRecognizer(11, channels=16, kernels=(5, 7), augment=dict(freq_masks=1, time_mask_param=5)).eval()
+    model = SpeechRecognizer(11, channels=16, kernels=(5, 7), augment=dict(freq_masks=1, time_mask_param=5),
+                             normalize="utterance").eval()
     save_recogniser(tmp_path / "m.pt", model, vocabulary=["-", "a"], word_level=True)
     loaded, checkpoint = load_recogniser(tmp_path / "m.pt")
     x = torch.randn(1, 3000)
     torch.testing.assert_close(loaded(x)[0], model(x)[0])
     assert checkpoint["vocabulary"] == ["-", "a"] and not loaded.training
+    assert loaded.config.normalize == "utterance"

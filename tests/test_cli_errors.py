@@ -70,6 +70,7 @@ def fails(capsys, command, argv) -> str:
         (["--task", "asr", "--utterances", "0"], "--utterances must be at least 1"),
         (["--task", "asr", "--model", "blstm", "--plain"], "the blstm model has none"),
         (["--task", "asr", "--model", "gru"], "invalid choice: 'gru'"),
+        (["--task", "asr", "--normalize", "pcen"], "invalid choice: 'pcen'"),
         (["--instance-norm", "4"], "--instance-norm 4: res8 has 3 blocks"),
         (["--model", "bc-resnet-1", "--instance-norm", "1"], "bc-resnet-1 has its own normalisation"),
         (["--tta-speeds", "0.9,fast"], "give comma-separated playback rates"),

@@ -90,7 +90,9 @@ def test_cli_trains_saves_and_reports(tmp_path, monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out.splitlines()[-1]) == result
     assert result["split"] == "speaker-dependent" and 0 <= result["test_wer_greedy"]
     assert result["command"].startswith("python -m tutorial_utils.train --task asr --epochs 1 ")
-    assert (tmp_path / "m.pt").exists() and result["model"] == "conv"
+    assert (tmp_path / "m.pt").exists() and result["model"] == "conv" and result["normalize"] == "band"
+    (utterance,) = train_recogniser([*args, "--normalize", "utterance"])
+    assert utterance["normalize"] == "utterance" and utterance["history"]["train_loss"] != result["history"]["train_loss"]
     (rival,) = train_recogniser([*args, "--model", "transformer", "--plain"])
     assert rival["model"] == "transformer-plain" and rival["parameters"] != result["parameters"]
     with pytest.raises(SystemExit):
