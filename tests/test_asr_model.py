@@ -86,6 +86,20 @@ def test_utterance_normalisation_ignores_loudness():
     torch.testing.assert_close(model(1e-3 * speech, lengths)[0], model(speech, lengths)[0], atol=1e-4, rtol=0)
 
 
+def test_vtlp_warps_the_filterbank_in_training_only():
+    model = SpeechRecognizer(11, channels=16, kernels=(5,), vtlp=(0.9, 1.1), dropout=0.0)
+    plain = SpeechRecognizer(11, channels=16, kernels=(5,), dropout=0.0)
+    plain.load_state_dict(model.state_dict())  # VTLP adds no weights
+    x = torch.randn(2, 4000)
+    model.eval(), plain.eval()
+    torch.testing.assert_close(model(x)[0], plain(x)[0])
+    model.train()
+    torch.manual_seed(0)
+    warped = model.vtlp(2)
+    assert warped.shape == (2, 129, 40) and not torch.allclose(warped[0], warped[1])
+    assert plain.vtlp is None  # the default recogniser's modules are unchanged
+
+
 def test_unknown_normalisation_is_refused():
     with pytest.raises(ValueError, match="normalize must be one of"):
         RecognizerConfig(normalize="mel")
@@ -93,10 +107,10 @@ def test_unknown_normalisation_is_refused():
 
 def test_save_and_load_round_trip(tmp_path):
     model = SpeechRecognizer(11, channels=16, kernels=(5, 7), augment=dict(freq_masks=1, time_mask_param=5),
-                             normalize="utterance").eval()
+                             normalize="utterance", vtlp=(0.9, 1.1)).eval()
     save_recogniser(tmp_path / "m.pt", model, vocabulary=["-", "a"], word_level=True)
     loaded, checkpoint = load_recogniser(tmp_path / "m.pt")
     x = torch.randn(1, 3000)
     torch.testing.assert_close(loaded(x)[0], model(x)[0])
     assert checkpoint["vocabulary"] == ["-", "a"] and not loaded.training
-    assert loaded.config.normalize == "utterance"
+    assert loaded.config.normalize == "utterance" and loaded.config.vtlp == (0.9, 1.1)

@@ -71,6 +71,7 @@ def fails(capsys, command, argv) -> str:
         (["--task", "asr", "--model", "blstm", "--plain"], "the blstm model has none"),
         (["--task", "asr", "--model", "gru"], "invalid choice: 'gru'"),
         (["--task", "asr", "--normalize", "pcen"], "invalid choice: 'pcen'"),
+        (["--task", "asr", "--vtlp", "--no-augment"], "--vtlp is an augmentation"),
         (["--instance-norm", "4"], "--instance-norm 4: res8 has 3 blocks"),
         (["--model", "bc-resnet-1", "--instance-norm", "1"], "bc-resnet-1 has its own normalisation"),
         (["--tta-speeds", "0.9,fast"], "give comma-separated playback rates"),

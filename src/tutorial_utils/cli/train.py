@@ -305,6 +305,8 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     parser.add_argument("--plain", action="store_true", help="without skip connections (conv, transformer, conformer)")
     parser.add_argument("--normalize", choices=ASR_NORMALIZATIONS, default="band",
                         help="per-utterance normalisation: each Mel band (CMVN), or the whole spectrogram at once")
+    parser.add_argument("--vtlp", action="store_true",
+                        help="vocal tract length perturbation in training: Mel filterbank warps uniform in (0.9, 1.1)")
     parser.add_argument("--speakers", help=SPEAKERS_HELP)
     split = parser.add_mutually_exclusive_group()
     split.add_argument("--test-speakers", help="comma-separated: speaker-independent split (default: speaker-dependent)")
@@ -328,6 +330,8 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
         parser.error("--save saves one model; it cannot be combined with --leave-one-out")
     if args.plain and args.model == "blstm":
         parser.error("--plain removes skip connections, and the blstm model has none; use it with conv, transformer or conformer")
+    if args.vtlp and args.no_augment:
+        parser.error("--vtlp is an augmentation, and --no-augment turns augmentation off; drop one of them")
     check_synthetic_voices(parser, args.synthetic_voices)
     device = common.usable_device(parser, args.device)
     save = common.writable_file(parser, "--save", args.save)
@@ -347,7 +351,8 @@ def _train_recognisers(args: argparse.Namespace, argv: Sequence[str], device: to
             fold, epochs=args.epochs, counts=counts, batch_size=args.batch_size, learning_rate=args.lr,
             beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=save, cache=args.cache_dir,
             device=device, progress=True, speakers=used, synthetic_voices=args.synthetic_voices,
-            model_config=replace(ASR_MODELS[args.model], residual=not args.plain, normalize=args.normalize),
+            model_config=replace(ASR_MODELS[args.model], residual=not args.plain, normalize=args.normalize,
+                                 vtlp=(0.9, 1.1) if args.vtlp else (1.0, 1.0)),
         )
         result.pop("profile"), result.pop("device")
         if save:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from ..augment import SpecAugment
+from ..augment import RandomVTLP, SpecAugment
 from ..features import LogMelSpectrogram
 from .attention import TransformerEncoder
 from .conformer import ConformerEncoder
@@ -147,7 +147,9 @@ class RecognizerConfig:
     layers; an LSTM has none). ``normalize``, per utterance: ``"band"`` normalises each Mel band
     over the frames (CMVN); ``"utterance"`` scales the waveform to unit RMS and normalises the whole
     log-Mel spectrogram with one mean and one variance (the keyword spotters' default, see
-    :class:`tutorial_utils.front_end.FrontEndConfig`)."""
+    :class:`tutorial_utils.front_end.FrontEndConfig`). ``vtlp``: in training, vocal tract length
+    perturbation by a warp uniform in this range per utterance (:class:`tutorial_utils.augment.RandomVTLP`;
+    (1, 1): none)."""
 
     sample_rate: int = 8000
     n_fft: int = 256
@@ -164,6 +166,7 @@ class RecognizerConfig:
     heads: int = 4
     residual: bool = True
     normalize: str = "band"
+    vtlp: tuple[float, float] = (1.0, 1.0)
 
     def __post_init__(self):
         if self.normalize not in NORMALIZATIONS:
@@ -172,7 +175,7 @@ class RecognizerConfig:
     @classmethod
     def from_dict(cls, values: dict) -> RecognizerConfig:
         """The config saved as a dict (lists back to tuples)."""
-        return cls(**{**values, "kernels": tuple(values["kernels"])})
+        return cls(**{**values, "kernels": tuple(values["kernels"]), "vtlp": tuple(values.get("vtlp", (1.0, 1.0)))})
 
 
 #: The per-utterance normalisations a :class:`RecognizerConfig` can name.
@@ -219,7 +222,8 @@ ASR_MODELS = {
 class SpeechRecognizer(nn.Module):
     """Waveforms ``(batch, samples)`` at ``sample_rate`` -> log-probabilities ``(batch, frames, classes)``.
 
-    Front end: log-Mel spectrogram normalised per utterance, masked by
+    Front end: log-Mel spectrogram (its Mel filterbank warped by VTLP in training, if the config
+    asks), normalised per utterance, masked by
     :class:`tutorial_utils.augment.SpecAugment` in training mode; then the acoustic model
     (:func:`acoustic_model`: :class:`ConvCTC` unless the config names another encoder).
     ``forward`` also returns the valid output frames of each utterance. ``config`` (a
@@ -237,6 +241,8 @@ class SpeechRecognizer(nn.Module):
         self.features = LogMelSpectrogram(
             sample_rate=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop_length, n_mels=config.n_mels
         )
+        self.vtlp = (RandomVTLP(config.vtlp, config.sample_rate, config.n_fft, config.n_mels)
+                     if config.vtlp != (1.0, 1.0) else None)
         self.acoustic = acoustic_model(config.n_mels, classes, config)
 
     def feature_frames(self, samples: torch.Tensor) -> torch.Tensor:
@@ -253,7 +259,9 @@ class SpeechRecognizer(nn.Module):
         if not per_band:  # unit RMS over each waveform's own samples (padding is zeros)
             rms = (waveforms.pow(2).sum(-1, keepdim=True) / lengths.unsqueeze(-1).clamp(min=1)).sqrt()
             waveforms = waveforms / rms.clamp(min=1e-8)
-        features = self.spec_augment(_masked_normalize(self.features(waveforms), frames, per_band))
+        fbank = self.vtlp(waveforms.shape[0], waveforms.device) if self.vtlp is not None else None
+        log_mel = self.features(waveforms, fbank)
+        features = self.spec_augment(_masked_normalize(log_mel, frames, per_band))
         return self.acoustic(features, frames), self.acoustic.output_frames(frames)
 
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

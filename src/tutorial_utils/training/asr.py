@@ -295,6 +295,7 @@ def train_connected_digits(
         "device": config.device_name(torch.device(device)),
         "model": model_config.encoder + ("" if model_config.residual else "-plain"),
         "normalize": model_config.normalize,
+        "vtlp": list(model_config.vtlp),
         "parameters": sum(p.numel() for p in model.parameters()),
         "epochs": epochs,
         "learning_rate": learning_rate,
