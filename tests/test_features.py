@@ -463,3 +463,11 @@ def test_pcen_of_a_steady_band_is_its_steady_state_and_an_onset_stands_out():
     steady = (4.0 / (1e-6 + 4.0) ** 0.98 + 2) ** 0.5 - 2**0.5
     torch.testing.assert_close(out[0, :30], torch.full((30,), steady))
     assert out[0, 30] > 10 * steady and out[0, 49] < out[0, 30]  # the gain control adapts to the new level
+
+
+def test_unit_rms_counts_only_each_waveforms_own_samples():
+    speech = torch.randn(1, 300, generator=torch.Generator().manual_seed(0)) * 7
+    padded = torch.cat([speech, torch.zeros(1, 100)], dim=-1)
+    torch.testing.assert_close(features.unit_rms(speech).pow(2).mean(), torch.tensor(1.0))
+    torch.testing.assert_close(features.unit_rms(padded, torch.tensor([300]))[:, :300], features.unit_rms(speech))
+    assert not features.unit_rms(torch.zeros(1, 10)).any()  # silence stays silence, no division by zero

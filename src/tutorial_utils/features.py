@@ -402,6 +402,14 @@ def pcen(energy: torch.Tensor, smoothing: float = 0.025, gain: float = 0.98, bia
     return (energy / (eps + smoothed) ** gain + bias) ** power - bias**power
 
 
+def unit_rms(waveforms: torch.Tensor, lengths: torch.Tensor | None = None, floor: float = 1e-8) -> torch.Tensor:
+    """Scale each waveform ``(batch, samples)`` to a root mean square of 1, the mean taken over its
+    first ``lengths[i]`` samples (default: all; zero padding after them stays zero)."""
+    energy = waveforms.pow(2).sum(-1, keepdim=True)
+    count = waveforms.shape[-1] if lengths is None else lengths.unsqueeze(-1).clamp(min=1)
+    return waveforms / (energy / count).sqrt().clamp(min=floor)
+
+
 def normalize(features: torch.Tensor, dim: int = -1, eps: float = 1e-5) -> torch.Tensor:
     """Per-utterance mean and variance normalisation (CMVN) along ``dim`` (default: frames).
 

@@ -98,7 +98,7 @@ class FrontEnd(nn.Module):
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
         x = self.waveform_augment(waveforms)
         if self.config.normalize:
-            x = x / x.pow(2).mean(dim=-1, keepdim=True).sqrt().clamp(min=1e-8)
+            x = features.unit_rms(x)
         fbank = self.vtlp(x.shape[0], x.device)
         if self.config.normalize == "pcen":
             x = features.pcen(self.log_mel.mel_power(x, fbank, self.pitch))

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..features import normalize
+from ..features import normalize, unit_rms
 from ..front_end import FrontEnd
 
 
@@ -48,7 +48,7 @@ class ExportableFrontEnd(nn.Module):
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
         x = waveforms
         if self.normalize:
-            x = x / x.pow(2).mean(dim=-1, keepdim=True).sqrt().clamp(min=1e-8)
+            x = unit_rms(x)
         power = torch.fft.rfft(self.frames(x) * self.window, dim=-1).abs().pow(2)  # (batch, frames, bins)
         log_mel = torch.log(power @ self.fbank + self.eps).transpose(1, 2)  # (batch, n_mels, frames)
         if self.normalize == "utterance":

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..augment import RandomVTLP, SpecAugment
-from ..features import LogMelSpectrogram
+from ..features import LogMelSpectrogram, unit_rms
 from .attention import TransformerEncoder
 from .conformer import ConformerEncoder
 from .recurrent import BLSTMEncoder
@@ -256,9 +256,8 @@ class SpeechRecognizer(nn.Module):
             lengths = torch.full((waveforms.shape[0],), waveforms.shape[-1], device=waveforms.device)
         frames = self.feature_frames(lengths)
         per_band = self.config.normalize == "band"
-        if not per_band:  # unit RMS over each waveform's own samples (padding is zeros)
-            rms = (waveforms.pow(2).sum(-1, keepdim=True) / lengths.unsqueeze(-1).clamp(min=1)).sqrt()
-            waveforms = waveforms / rms.clamp(min=1e-8)
+        if not per_band:
+            waveforms = unit_rms(waveforms, lengths)
         fbank = self.vtlp(waveforms.shape[0], waveforms.device) if self.vtlp is not None else None
         log_mel = self.features(waveforms, fbank)
         features = self.spec_augment(_masked_normalize(log_mel, frames, per_band))
