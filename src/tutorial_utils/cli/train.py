@@ -34,13 +34,15 @@ from ..training.spotter import as_dataset, train_spotter
 
 TRAIN = ("python", "-m", "tutorial_utils.train")
 ASR_TRAIN = ("python", "-m", "tutorial_utils.train", "--task", "asr")
+AVERAGE_HELP = ("stochastic weight averaging: the last EPOCHS of --epochs run at a tenth of --lr, and the model "
+                "is the average of their weights (default 0: off)")
 SPEAKERS_HELP = ("FSDD: comma-separated speakers to use, the others ignored (default: all present); "
                  "repeats a record's run on a download with more speakers")
 #: Synthetic voices in the default recipe (``--synthetic-voices``): the best of the speaker study.
 SYNTHETIC_VOICES = 40
 #: The options that make a keyword-spotting run what it is: a resume must repeat them.
 RUN_SETTINGS = ("dataset", "model", "plain", "speakers", "test_speakers", "epochs", "batch_size", "lr", "weight_decay",
-                "label_smoothing", "mixup", "normalize", "specaugment_masks", "instance_norm", "train_on_validation", "synthetic_voices", "early_stopping", "seed", "limit",
+                "label_smoothing", "mixup", "normalize", "specaugment_masks", "instance_norm", "train_on_validation", "synthetic_voices", "early_stopping", "average_last", "seed", "limit",
                 "teacher", "temperature", "distill_weight")
 
 
@@ -89,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
                              f"training data only (default {SYNTHETIC_VOICES} for FSDD, 0 in the ci profile)")
     parser.add_argument("--early-stopping", type=common.positive("--early-stopping"), metavar="EPOCHS",
                         help="patience on the validation loss")
+    parser.add_argument("--average-last", type=int, default=0, metavar="EPOCHS", help=AVERAGE_HELP)
     parser.add_argument("--teacher", metavar="CHECKPOINT",
                         help="distil from this trained spotter (a file saved with --save, or a shipped model's name)")
     parser.add_argument("--temperature", type=float, default=4.0, help="with --teacher: the softmax temperature")
@@ -125,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
         parser.error(f"--instance-norm is for {', '.join(KWS_MODELS)}; {args.model} has its own normalisation")
     if args.model in KWS_MODELS and not 0 <= args.instance_norm <= KWS_MODELS[args.model].blocks:
         parser.error(f"--instance-norm {args.instance_norm}: {args.model} has {KWS_MODELS[args.model].blocks} blocks")
+    check_average(parser, args.average_last, args.epochs)
+    if args.average_last and args.early_stopping:
+        parser.error("--average-last keeps the last epochs and --early-stopping may stop before them: drop one")
     tta_speeds = parse_speeds(parser, args.tta_speeds)
     if tta_speeds and args.dataset != "fsdd":
         parser.error("--tta-speeds is measured on FSDD's test clips")
@@ -179,6 +185,13 @@ def check_teacher(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         parser.error(f"--teacher {args.teacher} was trained on FSDD with --normalize {normalize}: "
                      f"train the student the same way (--dataset fsdd --normalize {normalize})")
     return path
+
+
+def check_average(parser: argparse.ArgumentParser, average_last: int, epochs: int) -> None:
+    """Stop with one line unless ``--average-last`` is 0, or leaves at least one epoch before it."""
+    if not 0 <= average_last < epochs:
+        parser.error(f"--average-last {average_last}: give 0 (off) or fewer epochs than --epochs {epochs}, "
+                     "so that the schedule has epochs of its own before the averaging")
 
 
 def check_synthetic_voices(parser: argparse.ArgumentParser, voices: int) -> None:
@@ -247,6 +260,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         amp={"auto": "auto", "on": True, "off": False}[args.amp], compile=args.compile,
         channels_last=args.channels_last, checkpoint_path=checkpoint, resume=args.resume, run_settings=settings,
         early_stopping_patience=args.early_stopping, progress=not args.quiet, workers=workers, loss_step=distillation,
+        average_last=args.average_last, average_lr=args.lr / 10,
     )
     sizes = {name: len(as_dataset(split)) for name, split in splits.items()}
     train_examples = sizes["train"] + (sizes["validation"] if args.train_on_validation else 0)
@@ -273,6 +287,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         normalize=args.normalize,
         **({"specaugment_masks": args.specaugment_masks} if args.specaugment_masks != 1 else {}),
         **({"instance_norm": args.instance_norm} if args.instance_norm else {}),
+        **({"average_last": args.average_last} if args.average_last else {}),
         synthetic_voices=args.synthetic_voices,
         **({"teacher": args.teacher, "temperature": args.temperature, "distill_weight": args.distill_weight}
            if teacher_path else {}),
@@ -320,6 +335,7 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     parser.add_argument("--no-augment", action="store_true", help="no speed perturbation, noise or SpecAugment")
     parser.add_argument("--synthetic-voices", type=int, default=0, metavar="N",
                         help="add N synthetic voices from espeak-ng to the training utterances only (default 0)")
+    parser.add_argument("--average-last", type=int, default=0, metavar="EPOCHS", help=AVERAGE_HELP)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
     parser.add_argument("--save", help="write the trained model here (for python -m tutorial_utils.transcribe)")
@@ -333,6 +349,7 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     if args.vtlp and args.no_augment:
         parser.error("--vtlp is an augmentation, and --no-augment turns augmentation off; drop one of them")
     check_synthetic_voices(parser, args.synthetic_voices)
+    check_average(parser, args.average_last, args.epochs)
     device = common.usable_device(parser, args.device)
     save = common.writable_file(parser, "--save", args.save)
     return common.run(parser.prog, args.debug, lambda: _train_recognisers(args, argv, device, save))
@@ -351,6 +368,7 @@ def _train_recognisers(args: argparse.Namespace, argv: Sequence[str], device: to
             fold, epochs=args.epochs, counts=counts, batch_size=args.batch_size, learning_rate=args.lr,
             beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=save, cache=args.cache_dir,
             device=device, progress=True, speakers=used, synthetic_voices=args.synthetic_voices,
+            average_last=args.average_last,
             model_config=replace(ASR_MODELS[args.model], residual=not args.plain, normalize=args.normalize,
                                  vtlp=(0.9, 1.1) if args.vtlp else (1.0, 1.0)),
         )

@@ -249,6 +249,7 @@ def train_connected_digits(
     progress: bool = True,
     speakers: Sequence[str] | None = None,
     synthetic_voices: int = 0,
+    average_last: int = 0,
 ) -> tuple[torch.nn.Module, History, dict]:
     """Train a :class:`~tutorial_utils.models.asr.SpeechRecognizer` on connected FSDD digits; return
     the model, its :class:`History` and a JSON-ready summary: test WER with greedy and beam
@@ -262,6 +263,8 @@ def train_connected_digits(
     ``speakers``: the FSDD speakers to use (default: every speaker present).
     ``synthetic_voices``: add that many espeak-ng voices to the training set only
     (:func:`~tutorial_utils.data.synthetic.ensure_synthetic_digits`; 0: none).
+    ``average_last``: average the weights of the last that many epochs, run at a tenth of
+    ``learning_rate`` (stochastic weight averaging, :mod:`~tutorial_utils.training.averaging`; 0: off).
     """
     began = time.perf_counter()
     extra = synthetic.ensure_synthetic_digits(synthetic_voices, progress=progress) if synthetic_voices else ()
@@ -279,6 +282,7 @@ def train_connected_digits(
     history = train_ctc(
         model, splits["train"], splits["validation"], DIGITS, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, seed=seed, device=device, waveform_augment=noise, progress=progress,
+        average_last=average_last, average_lr=learning_rate / 10,
     )
     greedy = evaluate(model, splits["test"], DIGITS, device=device)
     beam = [DIGITS.decode(ctc.beam_decode(lp, beam_width=beam_width)) for lp in greedy.log_probs]
@@ -298,6 +302,7 @@ def train_connected_digits(
         "vtlp": list(model_config.vtlp),
         "parameters": sum(p.numel() for p in model.parameters()),
         "epochs": epochs,
+        **({"average_last": average_last} if average_last else {}),
         "learning_rate": learning_rate,
         "train_utterances": len(splits["train"]),
         "test_utterances": len(splits["test"]),

@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from .amp import autocast_dtype, backward_and_step
+from .averaging import WeightAverage, recompute_batch_norm
 from .checkpoint import check_resumable, save_checkpoint
 
 Scheduler = Callable[[torch.optim.Optimizer, int], torch.optim.lr_scheduler.LRScheduler]
@@ -233,6 +234,8 @@ def fit(
     run_settings: dict | None = None,
     early_stopping_patience: int | None = None,
     monitor: str = "val_loss",
+    average_last: int = 0,
+    average_lr: float | None = None,
     progress: bool = True,
 ) -> dict[str, list[float]]:
     """Train ``model``; return the history, one list entry per epoch: ``epoch``, ``train_loss``,
@@ -255,6 +258,10 @@ def fit(
     - ``compile`` wraps the model in ``torch.compile``; ``channels_last`` changes its memory layout.
     - ``early_stopping_patience``: stop after that many epochs without improving ``monitor``
       (a ``val_...`` key; lower is better except for accuracies) and restore the best epoch's weights.
+    - ``average_last``: stochastic weight averaging (:mod:`~tutorial_utils.training.averaging`). The
+      schedule covers the first ``epochs - average_last`` epochs; the last ``average_last`` run at the
+      constant learning rate ``average_lr``, the weights at each one's end are averaged, and the
+      model ends with the average and BatchNorm statistics measured again for it.
     - ``checkpoint_path``: after every epoch, save everything needed to resume (weights,
       optimizer, scheduler, scaler, random states, history) atomically; with ``resume=True`` an
       existing checkpoint is loaded and training goes on from the next epoch, reproducing the
@@ -267,13 +274,20 @@ def fit(
             return {"loss": result["loss"], "acc": result["accuracy"]}
     if early_stopping_patience is not None and validate is None:
         raise ValueError("early stopping needs a val_loader (or validate) to monitor")
+    if average_last:
+        if not 0 < average_last < epochs or average_lr is None or average_lr <= 0:
+            raise ValueError(f"weight averaging needs 0 < average_last < epochs ({average_last} of {epochs}) "
+                             f"and a positive average_lr (not {average_lr})")
+        if early_stopping_patience is not None:
+            raise ValueError("weight averaging keeps every last epoch; it cannot be combined with early stopping")
     if not monitor.startswith("val_"):
         raise ValueError(f"monitor must name a validation value such as 'val_loss' or 'val_acc', not {monitor!r}")
     seed_everything(seed)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     forward, dtype, scaler = prepare(model, device, features, amp, compile, channels_last)
     optimizer = optimizer or torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    schedule = scheduler(optimizer, epochs * len(train_loader)) if scheduler else None
+    schedule = scheduler(optimizer, (epochs - average_last) * len(train_loader)) if scheduler else None
+    average = WeightAverage() if average_last else None
     loss_step = loss_step or classification_step(features, label_smoothing)
 
     def autocast() -> ContextManager:
@@ -292,6 +306,8 @@ def fit(
         history, best, best_state, stale = state["history"], state["best"], state["best_model"], state["stale"]
         start_epoch = state["epoch"] + 1
         _set_rng_state(state["rng"], train_loader)
+        if average is not None:
+            average.load_state_dict(state["average"])
 
     for epoch in tqdm(range(start_epoch, epochs), desc="epochs", disable=not progress):
         began, began_cpu = time.perf_counter(), time.process_time()
@@ -301,18 +317,24 @@ def fit(
         sampler = getattr(train_loader, "sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)  # a DistributedSampler's shuffle, the same in every process
+        averaging = average is not None and epoch >= epochs - average_last
+        if averaging:
+            for group in optimizer.param_groups:
+                group["lr"] = average_lr
         loss_sum = torch.zeros((), device=device)
         correct: torch.Tensor | None = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
         for batch in tqdm(train_loader, desc=f"epoch {epoch + 1}", leave=False, disable=not progress):
             loss, examples, right = loss_step(forward, batch, device, autocast)
             backward_and_step(loss, optimizer, scaler, clip_grad_norm=clip_grad_norm, after_backward=after_backward)
-            if schedule is not None:
+            if schedule is not None and not averaging:
                 schedule.step()
             loss_sum += loss.detach() * examples
             correct = correct + right if right is not None and correct is not None else None
             seen += examples
 
+        if averaging:
+            average.add(model)
         values = {"epoch": epoch + 1, "train_loss": loss_sum.item() / seen}
         if correct is not None:
             values["train_acc"] = correct.item() / seen
@@ -347,6 +369,7 @@ def fit(
                 best=best,
                 best_model=best_state,
                 stale=stale,
+                average=average.state_dict() if average is not None else None,
                 settings=run_settings,
             )
         if progress:
@@ -356,4 +379,9 @@ def fit(
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    if average is not None:
+        average.copy_to(model)
+        if features is not None:
+            features.train()
+        recompute_batch_norm(model, train_loader, lambda batch: loss_step(forward, batch, device, autocast))
     return history
