@@ -77,6 +77,9 @@ def fails(capsys, command, argv) -> str:
         (["--tta-speeds", "0.9,fast"], "give comma-separated playback rates"),
         (["--tta-speeds", "0,1"], "each rate must be between 0.5 and 2"),
         (["--specaugment-masks", "0"], "--specaugment-masks must be at least 1"),
+        (["--average-last", "1"], "--average-last 1: give 0 (off) or fewer epochs than --epochs 1"),
+        (["--epochs", "4", "--average-last", "2", "--early-stopping", "1"], "--early-stopping may stop before them"),
+        (["--task", "asr", "--average-last", "-1"], "--average-last -1: give 0 (off)"),
     ],
 )
 def test_usage_errors_are_one_line(capsys, argv, expected):

@@ -91,8 +91,9 @@ def test_cli_trains_saves_and_reports(tmp_path, monkeypatch, capsys):
     assert result["split"] == "speaker-dependent" and 0 <= result["test_wer_greedy"]
     assert result["command"].startswith("python -m tutorial_utils.train --task asr --epochs 1 ")
     assert (tmp_path / "m.pt").exists() and result["model"] == "conv" and result["normalize"] == "band"
-    (utterance,) = train_recogniser([*args, "--normalize", "utterance", "--vtlp"])
+    (utterance,) = train_recogniser([*args, "--normalize", "utterance", "--vtlp", "--epochs", "2", "--average-last", "1"])
     assert result["vtlp"] == [1.0, 1.0] and utterance["vtlp"] == [0.9, 1.1]
+    assert "average_last" not in result and utterance["average_last"] == 1 and utterance["epochs"] == 2
     assert utterance["normalize"] == "utterance" and utterance["history"]["train_loss"] != result["history"]["train_loss"]
     (rival,) = train_recogniser([*args, "--model", "transformer", "--plain"])
     assert rival["model"] == "transformer-plain" and rival["parameters"] != result["parameters"]
