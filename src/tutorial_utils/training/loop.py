@@ -306,7 +306,7 @@ def fit(
         history, best, best_state, stale = state["history"], state["best"], state["best_model"], state["stale"]
         start_epoch = state["epoch"] + 1
         _set_rng_state(state["rng"], train_loader)
-        if average is not None:
+        if average is not None and state.get("average"):  # (None in a run saved without averaging)
             average.load_state_dict(state["average"])
 
     for epoch in tqdm(range(start_epoch, epochs), desc="epochs", disable=not progress):
