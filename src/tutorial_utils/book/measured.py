@@ -92,10 +92,10 @@ def is_default_spotter_run(run: dict, model: str = "res8") -> bool:
     """Whether a ``kws_fsdd_speaker_study`` run used the default recipe of ``python -m
     tutorial_utils.train`` (40 synthetic voices, mixup 0.2, per-utterance normalisation, 25 epochs,
     speed, shift, noise and one SpecAugment mask of each kind, batch norm throughout, no weight
-    averaging) with ``model``, at any seed."""
+    averaging; the voices from espeak-ng) with ``model``, at any seed."""
     return (run.get("synthetic_voices") == 40 and run["mixup"] == 0.2 and run["normalize"] == "utterance"
             and run["epochs"] == 25 and run["model"] == model and not run.get("instance_norm")
-            and not run.get("average_last")
+            and not run.get("average_last") and run.get("synthetic_engine", "espeak-ng") == "espeak-ng"
             and run.get("specaugment_masks", 1) == 1
             and sorted(run["augment"]) == ["noise", "shift", "specaugment", "speed"])
 

@@ -36,13 +36,14 @@ TRAIN = ("python", "-m", "tutorial_utils.train")
 ASR_TRAIN = ("python", "-m", "tutorial_utils.train", "--task", "asr")
 AVERAGE_HELP = ("stochastic weight averaging: the last EPOCHS of --epochs run at a tenth of --lr, and the model "
                 "is the average of their weights (default 0: off)")
+ENGINE_HELP = "the text-to-speech program of --synthetic-voices: espeak-ng (default) or flite"
 SPEAKERS_HELP = ("FSDD: comma-separated speakers to use, the others ignored (default: all present); "
                  "repeats a record's run on a download with more speakers")
 #: Synthetic voices in the default recipe (``--synthetic-voices``): the best of the speaker study.
 SYNTHETIC_VOICES = 40
 #: The options that make a keyword-spotting run what it is: a resume must repeat them.
 RUN_SETTINGS = ("dataset", "model", "plain", "speakers", "test_speakers", "epochs", "batch_size", "lr", "weight_decay",
-                "label_smoothing", "mixup", "normalize", "specaugment_masks", "instance_norm", "train_on_validation", "synthetic_voices", "early_stopping", "average_last", "seed", "limit",
+                "label_smoothing", "mixup", "normalize", "specaugment_masks", "instance_norm", "train_on_validation", "synthetic_voices", "synthetic_engine", "early_stopping", "average_last", "seed", "limit",
                 "teacher", "temperature", "distill_weight")
 
 
@@ -89,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
     parser.add_argument("--synthetic-voices", type=int, default=None, metavar="N",
                         help="FSDD: add N synthetic voices from espeak-ng (every digit, 3 takes each) to the "
                              f"training data only (default {SYNTHETIC_VOICES} for FSDD, 0 in the ci profile)")
+    parser.add_argument("--synthetic-engine", choices=list(synthetic.ENGINES), default="espeak-ng", help=ENGINE_HELP)
     parser.add_argument("--early-stopping", type=common.positive("--early-stopping"), metavar="EPOCHS",
                         help="patience on the validation loss")
     parser.add_argument("--average-last", type=int, default=0, metavar="EPOCHS", help=AVERAGE_HELP)
@@ -117,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
         parser.error("--speakers and --test-speakers select FSDD speakers; Speech Commands has its own split")
     if args.synthetic_voices and args.dataset != "fsdd":
         parser.error("--synthetic-voices adds digits to FSDD's training data; Speech Commands has its own words")
-    check_synthetic_voices(parser, args.synthetic_voices)
+    check_synthetic_voices(parser, args.synthetic_voices, args.synthetic_engine)
     if args.workers is not None and args.workers < 0:
         parser.error(f"--workers must be 0 or more, not {args.workers}")
     augmentations = set() if args.augment == "none" else set(args.augment.split(","))
@@ -194,13 +196,13 @@ def check_average(parser: argparse.ArgumentParser, average_last: int, epochs: in
                      "so that the schedule has epochs of its own before the averaging")
 
 
-def check_synthetic_voices(parser: argparse.ArgumentParser, voices: int) -> None:
-    """Stop with one line unless ``--synthetic-voices`` is 0, or positive with espeak-ng installed."""
+def check_synthetic_voices(parser: argparse.ArgumentParser, voices: int, engine: str = "espeak-ng") -> None:
+    """Stop with one line unless ``--synthetic-voices`` is 0, or positive with ``engine``'s program installed."""
     if voices < 0:
         parser.error(f"--synthetic-voices must be 0 or more, not {voices}")
     if voices:
         try:
-            synthetic.check_program()
+            synthetic.check_program(engine)
         except synthetic.SynthesisError as error:
             parser.error(f"--synthetic-voices {voices}: {error}; or train without them: --synthetic-voices 0")
 
@@ -229,7 +231,8 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         data = {"fsdd_version": FSDD_VERSION, "fsdd_speakers": sorted(used or fsdd_speakers())}
         front_end_config = FrontEndConfig(normalize=normalize)
         if args.synthetic_voices:  # extra voices for training only: validation and test stay real
-            voices = load_fsdd_tensors(synthetic.ensure_synthetic_digits(args.synthetic_voices, progress=not args.quiet))
+            voices = load_fsdd_tensors(synthetic.ensure_synthetic_digits(
+                args.synthetic_voices, progress=not args.quiet, engine=args.synthetic_engine))
             splits["train"] = tuple(torch.cat(pair) for pair in zip(splits["train"], voices))
         absent = sorted(set(range(len(labels))) - set(splits["train"][1].tolist()))
         if absent and args.limit is None:  # (a --limit subset may miss some on purpose)
@@ -289,6 +292,7 @@ def _train_spotter(args: argparse.Namespace, argv: list[str], device: torch.devi
         **({"instance_norm": args.instance_norm} if args.instance_norm else {}),
         **({"average_last": args.average_last} if args.average_last else {}),
         synthetic_voices=args.synthetic_voices,
+        **({"synthetic_engine": args.synthetic_engine} if args.synthetic_engine != "espeak-ng" else {}),
         **({"teacher": args.teacher, "temperature": args.temperature, "distill_weight": args.distill_weight}
            if teacher_path else {}),
         epochs=len(history["epoch"]),
@@ -335,6 +339,7 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     parser.add_argument("--no-augment", action="store_true", help="no speed perturbation, noise or SpecAugment")
     parser.add_argument("--synthetic-voices", type=int, default=0, metavar="N",
                         help="add N synthetic voices from espeak-ng to the training utterances only (default 0)")
+    parser.add_argument("--synthetic-engine", choices=list(synthetic.ENGINES), default="espeak-ng", help=ENGINE_HELP)
     parser.add_argument("--average-last", type=int, default=0, metavar="EPOCHS", help=AVERAGE_HELP)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
@@ -348,7 +353,7 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
         parser.error("--plain removes skip connections, and the blstm model has none; use it with conv, transformer or conformer")
     if args.vtlp and args.no_augment:
         parser.error("--vtlp is an augmentation, and --no-augment turns augmentation off; drop one of them")
-    check_synthetic_voices(parser, args.synthetic_voices)
+    check_synthetic_voices(parser, args.synthetic_voices, args.synthetic_engine)
     check_average(parser, args.average_last, args.epochs)
     device = common.usable_device(parser, args.device)
     save = common.writable_file(parser, "--save", args.save)
@@ -368,7 +373,7 @@ def _train_recognisers(args: argparse.Namespace, argv: Sequence[str], device: to
             fold, epochs=args.epochs, counts=counts, batch_size=args.batch_size, learning_rate=args.lr,
             beam_width=args.beam, seed=args.seed, augment=not args.no_augment, save=save, cache=args.cache_dir,
             device=device, progress=True, speakers=used, synthetic_voices=args.synthetic_voices,
-            average_last=args.average_last,
+            synthetic_engine=args.synthetic_engine, average_last=args.average_last,
             model_config=replace(ASR_MODELS[args.model], residual=not args.plain, normalize=args.normalize,
                                  vtlp=(0.9, 1.1) if args.vtlp else (1.0, 1.0)),
         )

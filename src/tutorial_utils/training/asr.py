@@ -249,6 +249,7 @@ def train_connected_digits(
     progress: bool = True,
     speakers: Sequence[str] | None = None,
     synthetic_voices: int = 0,
+    synthetic_engine: str = "espeak-ng",
     average_last: int = 0,
 ) -> tuple[torch.nn.Module, History, dict]:
     """Train a :class:`~tutorial_utils.models.asr.SpeechRecognizer` on connected FSDD digits; return
@@ -261,13 +262,14 @@ def train_connected_digits(
     ``model_config``: the recogniser (default: :data:`~tutorial_utils.models.asr.DIGIT_MODEL`).
     ``cache``: where the rendered utterances go (default: :func:`~tutorial_utils.data.connected_digits.cache_dir`).
     ``speakers``: the FSDD speakers to use (default: every speaker present).
-    ``synthetic_voices``: add that many espeak-ng voices to the training set only
-    (:func:`~tutorial_utils.data.synthetic.ensure_synthetic_digits`; 0: none).
+    ``synthetic_voices``: add that many voices of ``synthetic_engine`` (espeak-ng or flite) to the
+    training set only (:func:`~tutorial_utils.data.synthetic.ensure_synthetic_digits`; 0: none).
     ``average_last``: average the weights of the last that many epochs, run at a tenth of
     ``learning_rate`` (stochastic weight averaging, :mod:`~tutorial_utils.training.averaging`; 0: off).
     """
     began = time.perf_counter()
-    extra = synthetic.ensure_synthetic_digits(synthetic_voices, progress=progress) if synthetic_voices else ()
+    extra = (synthetic.ensure_synthetic_digits(synthetic_voices, progress=progress, engine=synthetic_engine)
+             if synthetic_voices else ())
     splits = connected_digit_splits(test_speakers, counts=counts, seed=seed, cache=Path(cache) if cache else None,
                                     speakers=speakers, extra_voices=extra)
     options = {}
@@ -295,6 +297,7 @@ def train_connected_digits(
         "fsdd_version": FSDD_VERSION,
         "fsdd_speakers": sorted({u.speaker for split in splits.values() for u in split.utterances} - {r.speaker for r in extra}),
         "synthetic_voices": synthetic_voices,
+        **({"synthetic_engine": synthetic_engine} if synthetic_engine != "espeak-ng" else {}),
         "profile": config.profile(),
         "device": config.device_name(torch.device(device)),
         "model": model_config.encoder + ("" if model_config.residual else "-plain"),
