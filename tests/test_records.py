@@ -116,5 +116,8 @@ def test_the_default_recipes_runs_cover_every_speaker_once_per_seed_and_nothing_
         speakers = sorted(measured.held_out_speaker(r) for r in chosen if r["seed"] == seed)
         assert speakers == sorted(chosen[0]["fsdd_speakers"]), (seed, speakers)
     for run in chosen:
-        assert not re.search(r"--(instance-norm|specaugment-masks|normalize|augment|model (?!res8\b)|epochs (?!25\b))", run["command"]), run["command"]
-    assert not any(measured.is_default_spotter_run(r) for r in study if r.get("instance_norm") or r["normalize"] != "utterance")
+        assert not re.search(r"--(instance-norm|specaugment-masks|normalize|augment|average-last|synthetic-engine|model (?!res8\b)"
+                             r"|epochs (?!25\b))", run["command"]), run["command"]
+    assert not any(measured.is_default_spotter_run(r) for r in study if r.get("instance_norm") or r["normalize"] != "utterance"
+                   or r.get("synthetic_engine"))
+    assert not measured.is_default_spotter_run({**chosen[0], "synthetic_engine": "flite"})

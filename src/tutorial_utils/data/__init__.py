@@ -7,7 +7,7 @@
   ``FsddDataset``, ``load_fsdd_tensors``, ``load_fsdd_features``.
 * :mod:`.speech_commands`: Speech Commands v0.02 for keyword spotting, ``SpeechCommandsKWS``.
 * :mod:`.connected_digits`: strings of FSDD digits for sequence recognition.
-* :mod:`.synthetic`: spoken digits in many synthetic voices from espeak-ng, extra training speakers.
+* :mod:`.synthetic`: spoken digits in many synthetic voices from espeak-ng or flite, extra training speakers.
 * :mod:`.librispeech`: LibriSpeech audiobook speech with character labels.
 * :mod:`.text`: vocabularies that turn transcripts into label sequences and back.
 """
