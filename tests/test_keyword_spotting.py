@@ -146,6 +146,45 @@ def test_predict_command_handles_any_rate_and_reports_bad_files(trained, tmp_pat
     assert "broken.wav" in lines[1]["error"] and "missing.flac" in lines[2]["error"]
 
 
+def test_the_true_label_comes_from_the_folder_or_the_name():
+    digits = [str(d) for d in range(10)]
+    assert predict.label_from_path("speech_commands/seven/0a7c2a8d_nohash_0.wav", digits) == "7"
+    assert predict.label_from_path("SEVEN/clip.wav", digits) == "7"  # a folder's case does not matter
+    assert predict.label_from_path("fsdd/recordings/3_theo_12.wav", digits) == "3"
+    assert predict.label_from_path("mine/3/clip.flac", digits) == "3"
+    assert predict.label_from_path("mine/seven_again.wav", digits) == "7"
+    assert predict.label_from_path("mine/clip.wav", digits) is None
+    assert predict.label_from_path("yes/clip.wav", ["yes", "no"]) == "yes"
+    assert predict.label_from_path("seven/clip.wav", ["yes", "no"]) is None  # words name digits only for digit labels
+
+
+@pytest.mark.skipif(not HAS_FSDD, reason="FSDD is not in the data directory")
+def test_predict_scores_clips_of_another_corpus_by_their_paths(trained, tmp_path):
+    """Clips laid out as Speech Commands lays them out (here FSDD's, copied): the last line counts
+    the files whose predicted label is the one their folder names, with a Wilson interval; a file
+    that names no label stops the command before any work, with one line that names it."""
+    path, _ = trained
+    files = []
+    for recording in fsdd_recordings(test_speakers=["theo"], limit=40)["test"][::4]:
+        folder = tmp_path / ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"][recording.digit]
+        folder.mkdir(exist_ok=True)
+        files.append(folder / f"{recording.take}_nohash_0.wav")
+        files[-1].write_bytes(recording.path.read_bytes())
+    result = run("tutorial_utils.predict", "--checkpoint", str(path), "--score", *map(str, files))
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert result.returncode == 0 and len(lines) == len(files) + 1
+    right = sum(line["label"] == predict.label_from_path(file, [str(d) for d in range(10)]) for line, file in zip(lines, files))
+    summary = lines[-1]
+    assert summary["scored"] == len(files) == 10 and summary["right"] == right
+    assert summary["accuracy"] == round(right / 10, 4) and summary["wilson_95"][0] <= right / 10 <= summary["wilson_95"][1]
+    (tmp_path / "unlabelled.wav").write_bytes(files[0].read_bytes())
+    result = run("tutorial_utils.predict", "--checkpoint", str(path), "--score", str(files[0]), str(tmp_path / "unlabelled.wav"))
+    assert result.returncode == 2 and result.stdout == ""
+    error = result.stderr.strip().splitlines()[-1]  # argparse's usage, then one line
+    assert error.startswith("python -m tutorial_utils.predict: error: --score: ") and "unlabelled.wav names none" in error
+    assert "seven/clip.wav" in error
+
+
 def test_predict_command_explains_a_missing_checkpoint(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit:
         predict.main(["--checkpoint", str(tmp_path / "none.pt"), "x.wav"])

@@ -4,6 +4,10 @@ Any WAV/FLAC file works: it is resampled to the model's rate and its channels ar
 cut to the model's input by the clip policy saved with it (centred, or the loudest stretch). One
 JSON line per file: ``{"file", "label", "probability"}``, or ``{"file", "error"}`` for a file that
 cannot be read -- the other files are still processed (exit status 1 then).
+
+``--score`` tests the spotter on clips of another corpus: each file's true label comes from its
+path (Speech Commands' ``seven/0a7c2a8d_nohash_0.wav``, FSDD's ``7_jackson_32.wav``), and a last
+line gives the accuracy over the files read, with its 95 % Wilson interval.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..data import AudioFileError, load_audio
+from ..data import DIGIT_WORDS, FSDD_LABELS, AudioFileError, load_audio
+from ..evaluation.classification import wilson_interval
 from ..evaluation.inference import check_duration, classify
 from ..training.checkpoint import load_spotter
 from . import common
@@ -36,14 +41,49 @@ def predict_files(checkpoint: str | Path, files: Sequence[str | Path], device: s
     return results
 
 
+def label_from_path(path: str | Path, labels: Sequence[str]) -> str | None:
+    """The label that ``path`` names, or ``None``: its folder (Speech Commands' layout,
+    ``seven/0a7c2a8d_nohash_0.wav``), else its name's first ``_`` field (FSDD's ``7_jackson_32.wav``).
+    Where the labels are FSDD's digits, a digit's English word names it (``seven`` is ``7``)."""
+    words = {word: str(digit) for digit, word in enumerate(DIGIT_WORDS)} if tuple(labels) == FSDD_LABELS else {}
+    path = Path(path)
+    for name in (path.parent.name, path.name.split("_")[0]):
+        name = words.get(name.lower(), name)
+        if name in labels:
+            return name
+    return None
+
+
+def score(results: Sequence[dict], truths: Sequence[str]) -> dict:
+    """The summary line of ``--score``: clips scored (the files read), clips right, accuracy, Wilson interval."""
+    scored = [(result["label"], truth) for result, truth in zip(results, truths) if "label" in result]
+    right = sum(label == truth for label, truth in scored)
+    low, high = wilson_interval(right, len(scored))
+    return {"scored": len(scored), "right": right, "accuracy": round(right / len(scored), 4) if scored else None,
+            "wilson_95": [round(low, 4), round(high, 4)]}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = common.parser("python -m tutorial_utils.predict", __doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True, help="a spotter saved by python -m tutorial_utils.train --save")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--score", action="store_true",
+                        help="read each file's true label from its path (seven/clip.wav, 7_name_0.wav) and "
+                             "end with the accuracy")
     parser.add_argument("files", nargs="+", metavar="FILE")
     args = parser.parse_args(argv)
     device = common.usable_device(parser, args.device)
+    truths = []
+    if args.score:  # every file's label is known before any work
+        labels = common.run(parser.prog, args.debug, lambda: load_spotter(args.checkpoint, "cpu")[2]["labels"])
+        for file in args.files:
+            truths.append(label_from_path(file, labels))
+            if truths[-1] is None:
+                parser.error(f"--score: {file} names none of the labels {', '.join(labels)}: put it in a folder named "
+                             "by its label (Speech Commands: seven/clip.wav) or start its name with it (7_name_0.wav)")
     results = common.run(parser.prog, args.debug, lambda: predict_files(args.checkpoint, args.files, device))
+    if args.score:
+        results = [*results, score(results, truths)]
     for result in results:
         print(json.dumps(result), flush=True)
         if "error" in result:

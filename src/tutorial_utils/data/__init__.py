@@ -16,6 +16,7 @@ from .audio import CLIP_POLICIES, AudioFileError, fit_clip, fix_length, load_aud
 from .connected_digits import ConnectedDigits, connected_digit_splits
 from .download import ChecksumError, DownloadError, check_sha256sums, download_file, read_sha256sums, sha256sum
 from .fsdd import (
+    DIGIT_WORDS,
     FSDD_LABELS,
     FSDD_SPEAKERS,
     FSDD_URL,
@@ -41,6 +42,7 @@ from .text import DIGITS, LIBRISPEECH_CHARACTERS, Vocabulary
 __all__ = [
     "CLIP_POLICIES",
     "DIGITS",
+    "DIGIT_WORDS",
     "FSDD_LABELS",
     "LIBRISPEECH_CHARACTERS",
     "Vocabulary",

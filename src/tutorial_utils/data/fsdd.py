@@ -410,6 +410,8 @@ def load_fsdd_features(
 
 #: The class names of FSDD's digits, in label order.
 FSDD_LABELS = tuple(str(digit) for digit in range(10))
+#: The digits' English words, in label order (what a synthesiser is asked to say; Speech Commands' folder names).
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
 def only_speakers(recordings: Sequence[FsddRecording], speakers: Sequence[str] | None) -> list[FsddRecording]:

@@ -32,9 +32,8 @@ from tqdm import tqdm
 
 from .. import config
 from .audio import load_audio
-from .fsdd import SAMPLE_RATE, FsddRecording
+from .fsdd import DIGIT_WORDS, SAMPLE_RATE, FsddRecording
 
-DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029")
 VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2", "klatt3", "klatt4")
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
