@@ -8,7 +8,7 @@ nothing is downloaded):
   (its male, female and Klatt-synthesiser variants) at a pitch and a speaking rate;
 * **flite**, CMU's small synthesiser: each voice is one of its four built-in voices, each made from
   the recordings of one person (kal16, a diphone voice; awb, rms and slt, statistical parametric
-  ones), at a mean pitch in Hz (rms keeps its own) and a speed.
+  ones), asked for a mean pitch in Hz (rms keeps its own) and a speed.
 
 A voice is drawn from a seeded generator; each of its takes of a digit varies the pitch and rate a
 little more. The clips are written like FSDD's, as ``{digit}_{voice}_{take}.wav`` at 8 kHz with the
@@ -102,10 +102,11 @@ def synthetic_voices(n_voices: int, seed: int = 0, engine: str = "espeak-ng") ->
 
 def check_program(engine: str = "espeak-ng") -> str:
     """The path of ``engine``'s program, or a :class:`SynthesisError` that says how to install it."""
-    path = shutil.which(engine)
+    program = ENGINES[engine].program
+    path = shutil.which(program)
     if path is None:
-        raise SynthesisError(f"synthetic voices need the {engine} program, which is not on PATH: install it "
-                             f"(Debian, Ubuntu and Colab: apt-get install {engine})")
+        raise SynthesisError(f"synthetic voices need the {program} program, which is not on PATH: install it "
+                             f"(Debian, Ubuntu and Colab: apt-get install {program})")
     return path
 
 
