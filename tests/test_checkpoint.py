@@ -124,5 +124,5 @@ def test_predict_serves_a_spotter_with_its_saved_clip_policy(tmp_path, spotter, 
 
     real = inference.fit_clip
     monkeypatch.setattr(inference, "fit_clip", lambda w, n, p: seen.append((n, p)) or real(w, n, p))
-    (result,) = predict_files(spotter, [tmp_path / "late.wav"])
+    (result,) = predict_files(load_spotter(spotter), [tmp_path / "late.wav"])
     assert seen == [(8000, "centre")] and result["label"] in ("a", "b", "c")

@@ -24,9 +24,10 @@ from ..training.checkpoint import load_spotter
 from . import common
 
 
-def predict_files(checkpoint: str | Path, files: Sequence[str | Path], device: str = "cpu") -> list[dict]:
-    """One result per file, in order: ``label`` and its ``probability``, or an ``error`` message."""
-    model, front_end, saved = load_spotter(checkpoint, device)
+def predict_files(spotter: tuple, files: Sequence[str | Path]) -> list[dict]:
+    """One result per file, in order: ``label`` and its ``probability``, or an ``error`` message.
+    ``spotter``: what :func:`~tutorial_utils.training.checkpoint.load_spotter` returns."""
+    model, front_end, saved = spotter
     results = []
     rate = saved["front_end"]["sample_rate"]
     for file in files:
@@ -73,15 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", metavar="FILE")
     args = parser.parse_args(argv)
     device = common.usable_device(parser, args.device)
+    spotter = common.run(parser.prog, args.debug, lambda: load_spotter(args.checkpoint, device))
     truths = []
     if args.score:  # every file's label is known before any work
-        labels = common.run(parser.prog, args.debug, lambda: load_spotter(args.checkpoint, "cpu")[2]["labels"])
+        labels = spotter[2]["labels"]
         for file in args.files:
             truths.append(label_from_path(file, labels))
             if truths[-1] is None:
                 parser.error(f"--score: {file} names none of the labels {', '.join(labels)}: put it in a folder named "
                              "by its label (Speech Commands: seven/clip.wav) or start its name with it (7_name_0.wav)")
-    results = common.run(parser.prog, args.debug, lambda: predict_files(args.checkpoint, args.files, device))
+    results = common.run(parser.prog, args.debug, lambda: predict_files(spotter, args.files))
     if args.score:
         results = [*results, score(results, truths)]
     for result in results:

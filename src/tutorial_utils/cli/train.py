@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> dict | list[dict]:
                         help="FSDD: also test with class probabilities averaged over these speeds, e.g. 0.9,1,1.1")
     parser.add_argument("--train-on-validation", action="store_true", help="train on the validation takes too")
     parser.add_argument("--synthetic-voices", type=int, default=None, metavar="N",
-                        help="FSDD: add N synthetic voices from espeak-ng (every digit, 3 takes each) to the "
+                        help="FSDD: add N synthetic voices (every digit, 3 takes each; see --synthetic-engine) to the "
                              f"training data only (default {SYNTHETIC_VOICES} for FSDD, 0 in the ci profile)")
     parser.add_argument("--synthetic-engine", choices=list(synthetic.ENGINES), default="espeak-ng", help=ENGINE_HELP)
     parser.add_argument("--early-stopping", type=common.positive("--early-stopping"), metavar="EPOCHS",
@@ -338,7 +338,7 @@ def train_recogniser(argv: Sequence[str]) -> list[dict]:
     parser.add_argument("--beam", type=common.positive("--beam"), default=8, help="beam width of the prefix beam search")
     parser.add_argument("--no-augment", action="store_true", help="no speed perturbation, noise or SpecAugment")
     parser.add_argument("--synthetic-voices", type=int, default=0, metavar="N",
-                        help="add N synthetic voices from espeak-ng to the training utterances only (default 0)")
+                        help="add N synthetic voices (see --synthetic-engine) to the training utterances only (default 0)")
     parser.add_argument("--synthetic-engine", choices=list(synthetic.ENGINES), default="espeak-ng", help=ENGINE_HELP)
     parser.add_argument("--average-last", type=int, default=0, metavar="EPOCHS", help=AVERAGE_HELP)
     parser.add_argument("--seed", type=int, default=0)
